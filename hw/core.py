@@ -1,0 +1,153 @@
+"""The hedging core: order books, hedge legs and their register file behind one ordered command stream.
+
+Commands (ticks and register writes) enter through ``cmd``. A tick is registered (the input stage), updates its
+symbol's book in the next cycle, and from the book snapshot every leg evaluates the hedge law in a fixed-length
+pipeline; ``latency`` cycles after its handshake the tick's recommendations are on ``recs``, one slot per leg in leg
+order, whether or not any leg fired. Ticks are accepted on every cycle (``ready`` stays high while only ticks arrive).
+
+A register write waits in the input stage until no tick is in flight, is applied in one cycle, and blocks the stream
+for that time; a write of ``threshold_bps`` also waits for the leg's reciprocal to be computed (61 cycles). Writes
+therefore take effect exactly between the ticks around them, in stream order, and never change a register under a
+tick in flight. Ticks never wait inside the core, so the latency from handshake to output is the same for every tick.
+
+``recs`` and ``trace`` cannot be back-pressured (their consumers must always accept); ``trace`` carries the book of
+the tick's symbol after every tick and exists for simulation and debugging (synthesis removes it when unused).
+
+Sequence numbers are assigned here, before any queue that might drop, so the host sees any loss as a gap. Tick
+indices, cycle stamps, sequence numbers and counters are 32-bit and wrap modulo 2^32 (the host unwraps them).
+"""
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .hedge_leg import HedgeLeg
+from .layouts import CommandKind, command_layout, recs_layout, snapshot_layout
+from .order_book import OrderBook
+from .params import COUNTER_WIDTH, CoreParams
+from .regmap import GlobalReg
+
+__all__ = ["HedgeCore"]
+
+
+class HedgeCore(wiring.Component):
+    def __init__(self, params: CoreParams = CoreParams()):
+        self._params = params
+        super().__init__({
+            "cmd":           In(stream.Signature(command_layout(params))),
+            "recs":          Out(stream.Signature(recs_layout(params), always_ready=True)),
+            "trace":         Out(stream.Signature(snapshot_layout(params), always_ready=True)),
+            "cycle":         Out(COUNTER_WIDTH),
+            "halted":        Out(1),
+            "ticks_in":      Out(COUNTER_WIDTH),
+            "recs_out":      Out(COUNTER_WIDTH),
+            "limit_blocked": Out(COUNTER_WIDTH),
+            "price_blocked": Out(COUNTER_WIDTH),
+        })
+
+    @property
+    def params(self) -> CoreParams:
+        return self._params
+
+    @property
+    def latency(self) -> int:
+        return self._params.latency
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self._params
+
+        m.d.sync += self.cycle.eq(self.cycle + 1)
+
+        # Input stage -----------------------------------------------------------------------------------------------
+        in_valid = Signal()
+        in_cmd = Signal(command_layout(p))
+        in_tick_index = Signal(COUNTER_WIDTH)
+        in_cycle = Signal(COUNTER_WIDTH)
+        in_is_tick = in_valid & (in_cmd.kind == int(CommandKind.TICK))
+        in_is_write = in_valid & (in_cmd.kind == int(CommandKind.WRITE))
+
+        m.submodules.book = book = OrderBook(p)
+        legs = [HedgeLeg(p) for _ in range(p.legs)]
+        for index, leg in enumerate(legs):
+            m.submodules[f"leg{index}"] = leg
+        busy = Signal()
+        m.d.comb += busy.eq(sum(leg.busy for leg in legs) != 0 if legs else 0)
+
+        # Ticks in flight between the book stage and the output: a write waits until there are none.
+        in_flight = Signal(p.latency - 1)
+        m.d.sync += in_flight.eq((in_flight << 1) | in_is_tick)
+        apply_write = in_is_write & (in_flight == 0) & ~busy
+
+        m.d.comb += self.cmd.ready.eq(~in_is_write & ~busy)
+        with m.If(self.cmd.valid & self.cmd.ready):
+            m.d.sync += [
+                in_valid.eq(1),
+                in_cmd.eq(self.cmd.payload),
+                in_tick_index.eq(self.ticks_in),
+                in_cycle.eq(self.cycle),
+            ]
+            with m.If(self.cmd.payload.kind == int(CommandKind.TICK)):
+                m.d.sync += self.ticks_in.eq(self.ticks_in + 1)
+        with m.Elif(in_is_tick | apply_write):
+            m.d.sync += in_valid.eq(0)
+
+        # Register writes -------------------------------------------------------------------------------------------
+        write = in_cmd.body.write
+        with m.If(apply_write & (write.addr == int(GlobalReg.HALT))):
+            m.d.sync += self.halted.eq(write.data[0])
+        for index, leg in enumerate(legs):
+            m.d.comb += [
+                leg.write.eq(apply_write & (write.leg == index)),
+                leg.write_addr.eq(write.addr),
+                leg.write_data.eq(write.data),
+            ]
+
+        # Book and legs ---------------------------------------------------------------------------------------------
+        m.d.comb += [book.tick_valid.eq(in_is_tick), book.tick.eq(in_cmd.body.tick)]
+        snapshot = book.snapshot
+        for leg in legs:
+            m.d.comb += [
+                leg.book_valid.eq(book.snapshot_valid),
+                leg.book_symbol.eq(snapshot.symbol),
+                leg.book_side.eq(snapshot.side),
+                leg.best_bid.eq(snapshot.bids[0].price),
+                leg.best_ask.eq(snapshot.asks[0].price),
+                leg.has_bid.eq(snapshot.bids[0].valid),
+                leg.has_ask.eq(snapshot.asks[0].valid),
+                leg.halt.eq(self.halted),
+            ]
+        m.d.comb += [self.trace.valid.eq(book.snapshot_valid), self.trace.payload.eq(snapshot)]
+
+        # Output ----------------------------------------------------------------------------------------------------
+        tick_index, cycle_in = in_tick_index, in_cycle
+        for stage in range(p.latency - 1):
+            tick_index_next = Signal(COUNTER_WIDTH, name=f"tick_index_{stage + 2}")
+            cycle_in_next = Signal(COUNTER_WIDTH, name=f"cycle_in_{stage + 2}")
+            m.d.sync += [tick_index_next.eq(tick_index), cycle_in_next.eq(cycle_in)]
+            tick_index, cycle_in = tick_index_next, cycle_in_next
+
+        fired = 0
+        for index, leg in enumerate(legs):
+            slot = self.recs.payload.legs[index]
+            m.d.comb += [
+                slot.fire.eq(leg.fire),
+                slot.side.eq(leg.side),
+                slot.qty.eq(leg.qty),
+                slot.price.eq(leg.price),
+                slot.hedge_position.eq(leg.hedge_position),
+                slot.seq.eq(self.recs_out + fired),
+            ]
+            fired = fired + leg.fire
+        m.d.comb += [
+            self.recs.valid.eq(fired != 0 if legs else 0),
+            self.recs.payload.tick.eq(tick_index),
+            self.recs.payload.cycle_in.eq(cycle_in),
+            self.recs.payload.cycle_out.eq(self.cycle),
+        ]
+        m.d.sync += [
+            self.recs_out.eq(self.recs_out + fired),
+            self.limit_blocked.eq(self.limit_blocked + sum(leg.limit_blocked for leg in legs)),
+            self.price_blocked.eq(self.price_blocked + sum(leg.price_blocked for leg in legs)),
+        ]
+        return m
