@@ -119,6 +119,19 @@ def gamma(p: CoreParams):
     return cmds
 
 
+def rounding_ties(p: CoreParams):
+    """Exact ties of both roundings (gamma term and target) go away from zero, for both signs."""
+    anchor = 45_000
+    cmds = _one_leg(p, position=-(1 << 20), hedge_ratio=1 << 16, gamma=1 << 15, anchor=anchor)
+    cmds += [bid(anchor, 1), ask(anchor + 2, 1)]                  # g * (mid - A) = +2^15: r_eff = 1 + 1/65536
+    for gamma_value, position, ratio in [(-(1 << 15), -(1 << 20), 1 << 16), (0, -1, 1 << 15), (0, 1, 1 << 15),
+                                         (0, -3, 1 << 15), (0, 3, -(1 << 15))]:
+        if p.legs:
+            cmds += leg_setup(0, gamma=gamma_value, position=position, hedge_ratio=ratio, hedge_position=0)
+        cmds += [bid(anchor, 2)]
+    return cmds
+
+
 def limits_and_slicing(p: CoreParams):
     """max_order_qty slices a large hedge over several ticks; position_limit clips and then blocks it."""
     cmds = _one_leg(p, position=-10_000, max_order_qty=3000, position_limit=7000, min_qty=500)
@@ -126,6 +139,11 @@ def limits_and_slicing(p: CoreParams):
     if p.legs:
         cmds += leg_setup(0, position=10_000)    # now SELL down through the negative limit
     cmds += [bid(45_000, k) for k in range(7, 14)]
+    # Exactly min_qty of room left to the limit, in each direction: the order still goes out.
+    for position, hedge_position in [(10_000, -6500), (-10_000, 6500), (10_000, -6501), (-10_000, 6501)]:
+        if p.legs:
+            cmds += leg_setup(0, position=position, hedge_position=hedge_position)
+        cmds += [bid(45_000, 1)]
     return cmds
 
 
@@ -185,5 +203,5 @@ def back_to_back(p: CoreParams):
 
 
 SCENARIOS = {f.__name__: f for f in (
-    full_book, delete_levels, clear_and_trade, crossed_books, negative_prices, saturation, band_switching, gamma,
+    full_book, delete_levels, clear_and_trade, crossed_books, negative_prices, saturation, band_switching, gamma, rounding_ties,
     limits_and_slicing, threshold, price_block, halt, several_legs, back_to_back)}
