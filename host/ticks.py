@@ -18,25 +18,17 @@ other row, and any row the fast path would reject, goes through the general per-
 place errors are produced. Both give identical values (tested).
 """
 
-import enum
 import io
 import re
 from dataclasses import dataclass
 
+from ..hw.layouts import TickSide as Side   # the side column's codes are the core's tick sides
 from ..hw.params import CoreParams
 from .errors import InputError, excerpt, read_input
 from .numbers import check_price, check_range, format_milli, parse_decimal, to_milli
 
 HEADER = "ts_ns,symbol,side,price,qty"
 TS_MAX = (1 << 64) - 1
-
-
-class Side(enum.IntEnum):
-    """The ``side`` column and its code in the core's tick stream."""
-    BID = 0
-    ASK = 1
-    TRADE = 2
-    CLEAR = 3
 
 
 @dataclass(frozen=True, slots=True)

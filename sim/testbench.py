@@ -48,11 +48,13 @@ def decode_levels(levels):
 
 
 class CoreTestbench:
-    def __init__(self, dut, params: CoreParams, *, model: HedgeModel | None = None, collect: bool = False):
+    def __init__(self, dut, params: CoreParams, *, model: HedgeModel | None = None, collect: bool = False,
+                 collect_traces: bool = True):
         self.dut = dut
         self.params = params
         self.model = model
         self.collect = collect
+        self.collect_traces = collect and collect_traces
         self._recs_layout = recs_layout(params)
         self._snapshot_layout = snapshot_layout(params)
         self._expected_traces = {}    # cycle -> packed snapshot
@@ -126,7 +128,7 @@ class CoreTestbench:
         trace_valid = int(dut.trace_valid.value)
         if trace_valid:
             raw = dut.trace_payload.value.to_unsigned()
-            if self.collect:
+            if self.collect_traces:
                 snapshot = unpack(self._snapshot_layout, raw)
                 self.traces.append((snapshot["symbol"], decode_levels(snapshot["bids"]),
                                     decode_levels(snapshot["asks"])))

@@ -1,0 +1,47 @@
+"""The ``sim`` backend: the same command stream through the real gateware, simulated by Verilator under cocotb.
+
+The core is elaborated with the config's S, N and L (one leg per ``[[leg]]`` table), built (or taken from the build
+cache, see :mod:`.runner`) and driven by ``hedgegate.sim.replay_tb``, which collects every recommendation and book
+snapshot the gateware produces. The command stream and the results cross the process boundary as pickle files in a
+temporary folder.
+"""
+
+import pickle
+import tempfile
+from pathlib import Path
+
+from ..host.commands import config_writes
+from ..hw.params import COUNTER_WIDTH
+from .runner import SimError, run_testbench
+from .stimulus import StimTick
+
+__all__ = ["run_sim", "unwrap"]
+
+
+def unwrap(values, width=COUNTER_WIDTH):
+    """Turns a non-decreasing sequence of ``width``-bit counter values into plain integers."""
+    mask, total, last = (1 << width) - 1, 0, 0
+    for value in values:
+        total += (value - last) & mask
+        last = value
+        yield total
+
+
+def run_sim(config, ticks, *, trace: bool = True):
+    """Returns (recommendation dicts with latency_cycles, trace tuples or None), as read from the gateware."""
+    commands = config_writes(config) + [StimTick(t.symbol, t.side, t.price, t.qty) for t in ticks]
+    with tempfile.TemporaryDirectory(prefix="hedgegate-sim-") as folder:
+        request, result = Path(folder) / "commands.pickle", Path(folder) / "result.pickle"
+        with open(request, "wb") as out:
+            pickle.dump({"commands": commands, "trace": trace}, out)
+        tests, failed = run_testbench(
+            config.params, "hedgegate.sim.replay_tb", quiet=True, log_file=Path(folder) / "sim.log",
+            env={"HEDGEGATE_REPLAY_IN": str(request), "HEDGEGATE_REPLAY_OUT": str(result)})
+        if tests != 1 or failed or not result.exists():
+            log = (Path(folder) / "sim.log").read_text(errors="replace").strip().splitlines()
+            raise SimError("simulation did not complete: " + (log[-1] if log else "no log"))
+        with open(result, "rb") as data:
+            recs, traces = pickle.load(data)
+    for rec, seq, tick in zip(recs, unwrap(r["seq"] for r in recs), unwrap(r["tick"] for r in recs)):
+        rec["seq"], rec["tick"] = seq, tick
+    return recs, traces
