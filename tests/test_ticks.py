@@ -1,7 +1,6 @@
 """Tick CSV loader/writer (hedgegate.host.ticks)."""
 
 import random
-import time
 
 import pytest
 
@@ -215,15 +214,11 @@ def test_load_errors(tmp_path):
         load_ticks(path, P)
 
 
-@pytest.mark.slow
-def test_million_rows(tmp_path):
+def test_many_rows_round_trip(tmp_path):
+    """A large file written by write_ticks loads back identically (the fast and the general row parser agree)."""
     rng = random.Random(6)
-    ticks = [Tick(i * 250, rng.randrange(4), Side(rng.randrange(4)), rng.randrange(30000, 60000000),
-                  rng.randrange(1, 10**6)) for i in range(1_000_000)]
+    ticks = [Tick(i * 250, rng.randrange(4), Side(rng.randrange(4)), rng.randrange(-60000000, 60000000),
+                  rng.randrange(0, 10**6)) for i in range(100_000)]
     path = tmp_path / "big.csv"
     write_ticks(path, ticks)
-    start = time.perf_counter()
-    loaded = load_ticks(path, P)
-    elapsed = time.perf_counter() - start
-    assert loaded == ticks
-    assert elapsed < 20, f"loading 1M ticks took {elapsed:.1f} s"
+    assert load_ticks(path, P) == ticks
