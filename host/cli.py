@@ -12,7 +12,7 @@ import os
 import sys
 import time
 
-from .. import __version__
+from . import __version__
 from .errors import InputError
 
 __all__ = ["main"]

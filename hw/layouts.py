@@ -134,3 +134,39 @@ def unpack(layout, raw: int):
     if shape.signed and item >> (shape.width - 1):
         item -= 1 << shape.width
     return item
+
+
+class SideCodec:
+    """Fast conversion between a book side as a list of (price, qty), best first, and its ``side_layout`` bits.
+
+    :func:`pack` and :func:`unpack` walk the layout on every call; the testbenches convert two sides per simulated
+    cycle, so this does the same with offsets computed once.
+    """
+
+    def __init__(self, params: CoreParams):
+        level = level_layout(params)
+        self._depth = params.levels
+        self._size = level.size
+        self._price_at, self._qty_at = level["price"].offset, level["qty"].offset
+        self._valid = 1 << level["valid"].offset
+        self._price_width, self._qty_width = params.price_width, params.qty_width
+
+    def pack(self, levels) -> int:
+        raw = 0
+        price_mask = (1 << self._price_width) - 1
+        for index, (price, qty) in enumerate(levels):
+            raw |= (self._valid | ((price & price_mask) << self._price_at) | (qty << self._qty_at)) \
+                << (index * self._size)
+        return raw
+
+    def unpack(self, raw: int) -> list[tuple[int, int]]:
+        levels = []
+        level_mask, price_sign = (1 << self._size) - 1, 1 << (self._price_width - 1)
+        for _ in range(self._depth):
+            level = raw & level_mask
+            if not level & self._valid:
+                break
+            price = (level >> self._price_at) & ((1 << self._price_width) - 1)
+            levels.append((price - 2 * (price & price_sign), (level >> self._qty_at) & ((1 << self._qty_width) - 1)))
+            raw >>= self._size
+        return levels

@@ -13,7 +13,6 @@ from pathlib import Path
 from ..host.commands import config_writes
 from ..hw.params import COUNTER_WIDTH
 from .runner import SimError, run_testbench
-from .stimulus import StimTick
 
 __all__ = ["run_sim", "unwrap"]
 
@@ -29,7 +28,7 @@ def unwrap(values, width=COUNTER_WIDTH):
 
 def run_sim(config, ticks, *, trace: bool = True):
     """Returns (recommendation dicts with latency_cycles, trace tuples or None), as read from the gateware."""
-    commands = config_writes(config) + [StimTick(t.symbol, t.side, t.price, t.qty) for t in ticks]
+    commands = config_writes(config) + list(ticks)
     with tempfile.TemporaryDirectory(prefix="hedgegate-sim-") as folder:
         request, result = Path(folder) / "commands.pickle", Path(folder) / "result.pickle"
         with open(request, "wb") as out:

@@ -6,13 +6,12 @@ core's ``recs`` and ``trace`` are re-exported here as plain valid/payload ports.
 """
 
 from amaranth.back import verilog
-from amaranth.lib import stream, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib import wiring
+from amaranth.lib.wiring import Out
 from amaranth.hdl import Module
 
 from ..hw.core import HedgeCore
-from ..hw.layouts import command_layout, recs_layout, snapshot_layout
-from ..hw.params import COUNTER_WIDTH, CoreParams
+from ..hw.params import CoreParams
 
 __all__ = ["CoreSimTop", "TOPLEVEL", "emit_verilog"]
 
@@ -20,34 +19,31 @@ TOPLEVEL = "hedgegate_core"
 
 
 class CoreSimTop(wiring.Component):
+    """The core's ports, with each ``always_ready`` stream ``x`` flattened to ``x_valid`` and ``x_payload``."""
+
     def __init__(self, params: CoreParams):
-        self._params = params
-        super().__init__({
-            "cmd":           In(stream.Signature(command_layout(params))),
-            "recs_valid":    Out(1),
-            "recs_payload":  Out(recs_layout(params)),
-            "trace_valid":   Out(1),
-            "trace_payload": Out(snapshot_layout(params)),
-            "cycle":         Out(COUNTER_WIDTH),
-            "halted":        Out(1),
-            "ticks_in":      Out(COUNTER_WIDTH),
-            "recs_out":      Out(COUNTER_WIDTH),
-            "limit_blocked": Out(COUNTER_WIDTH),
-            "price_blocked": Out(COUNTER_WIDTH),
-        })
+        self._core = HedgeCore(params)
+        members = {}
+        for name, member in self._core.signature.members.items():
+            if member.is_signature and getattr(member.signature, "always_ready", False):
+                members[f"{name}_valid"] = Out(1)
+                members[f"{name}_payload"] = Out(member.signature.members["payload"].shape)
+            else:
+                members[name] = member
+        super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.core = core = HedgeCore(self._params)
-        wiring.connect(m, wiring.flipped(self.cmd), core.cmd)
-        m.d.comb += [
-            self.recs_valid.eq(core.recs.valid),
-            self.recs_payload.eq(core.recs.payload),
-            self.trace_valid.eq(core.trace.valid),
-            self.trace_payload.eq(core.trace.payload),
-        ]
-        for name in ("cycle", "halted", "ticks_in", "recs_out", "limit_blocked", "price_blocked"):
-            m.d.comb += getattr(self, name).eq(getattr(core, name))
+        m.submodules.core = core = self._core
+        for name, member in core.signature.members.items():
+            port = getattr(core, name)
+            if not member.is_signature:
+                m.d.comb += getattr(self, name).eq(port)
+            elif getattr(member.signature, "always_ready", False):
+                m.d.comb += [getattr(self, f"{name}_valid").eq(port.valid),
+                             getattr(self, f"{name}_payload").eq(port.payload)]
+            else:
+                wiring.connect(m, wiring.flipped(getattr(self, name)), port)
         return m
 
 

@@ -10,25 +10,25 @@ from ..host.commands import Write, halt_write
 from ..hw.layouts import TickSide
 from ..hw.params import INT32_MAX, INT32_MIN, CoreParams
 from ..hw.regmap import LegReg
-from .stimulus import StimTick
+from .stimulus import stim_tick
 
 __all__ = ["SCENARIOS", "leg_setup", "bid", "ask", "trade", "clear"]
 
 
 def bid(price, qty, symbol=0):
-    return StimTick(symbol, TickSide.BID, price, qty)
+    return stim_tick(symbol, TickSide.BID, price, qty)
 
 
 def ask(price, qty, symbol=0):
-    return StimTick(symbol, TickSide.ASK, price, qty)
+    return stim_tick(symbol, TickSide.ASK, price, qty)
 
 
 def trade(price, qty, symbol=0):
-    return StimTick(symbol, TickSide.TRADE, price, qty)
+    return stim_tick(symbol, TickSide.TRADE, price, qty)
 
 
 def clear(symbol=0):
-    return StimTick(symbol, TickSide.CLEAR, 0, 0)
+    return stim_tick(symbol, TickSide.CLEAR, 0, 0)
 
 
 def leg_setup(leg, **registers):

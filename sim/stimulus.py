@@ -7,22 +7,19 @@ limits, large thresholds), and writes (fill adjustments, halts, re-parameterisat
 """
 
 import random
-from dataclasses import dataclass
 
 from ..host.commands import Write, halt_write
+from ..host.ticks import Tick
 from ..hw.layouts import TickSide
 from ..hw.params import INT32_MAX, INT32_MIN, POSITION_MAX, CoreParams
 from ..hw.regmap import LegReg
 
-__all__ = ["StimTick", "random_leg_writes", "random_commands"]
+__all__ = ["stim_tick", "random_leg_writes", "random_commands"]
 
 
-@dataclass(frozen=True)
-class StimTick:
-    symbol: int
-    side: int
-    price: int
-    qty: int
+def stim_tick(symbol, side, price, qty) -> Tick:
+    """A tick for a command stream (the core does not see timestamps)."""
+    return Tick(0, symbol, TickSide(side), price, qty)
 
 
 def _pick(rng: random.Random, *choices):
@@ -113,4 +110,4 @@ def random_commands(rng: random.Random, params: CoreParams, ticks: int, *, write
         else:
             offset = rng.randint(1, width) * (-1 if side == TickSide.BID else 1)
         price = max(params.price_min, min(params.price_max, centre + offset * grid))
-        yield StimTick(symbol, side, price, qty)
+        yield stim_tick(symbol, side, price, qty)

@@ -16,11 +16,14 @@ from cocotb.triggers import FallingEdge
 
 from ..host.commands import Write
 from ..host.model import HedgeModel
-from ..hw.layouts import (CommandKind, RecSide, command_layout, pack, recs_layout, snapshot_layout, unpack)
+from amaranth.hdl import Shape
+
+from ..hw.layouts import (CommandKind, RecSide, SideCodec, command_layout, recs_layout, snapshot_layout,
+                          unpack)
 from ..hw.params import COUNTER_WIDTH, CoreParams
 from ..hw.regmap import LegReg
 
-__all__ = ["CoreTestbench", "Mismatch", "encode_command"]
+__all__ = ["CoreTestbench", "CommandEncoder", "Mismatch"]
 
 _MASK = (1 << COUNTER_WIDTH) - 1
 
@@ -29,22 +32,29 @@ class Mismatch(AssertionError):
     pass
 
 
-def encode_command(params: CoreParams, command) -> int:
-    """Packs a Write or a tick (symbol, side, price, qty) into the ``cmd`` payload."""
-    layout = command_layout(params)
-    if isinstance(command, Write):
-        body = {"write": {"leg": command.leg, "addr": command.addr, "data": command.data}}
-        return pack(layout, {"kind": CommandKind.WRITE, "body": body})
-    body = {"tick": {"symbol": command.symbol, "side": command.side, "price": command.price, "qty": command.qty}}
-    return pack(layout, {"kind": CommandKind.TICK, "body": body})
+class CommandEncoder:
+    """Packs a Write or a tick (symbol, side, price, qty) into the ``cmd`` payload, with offsets computed once."""
 
+    def __init__(self, params: CoreParams):
+        layout = command_layout(params)
+        body = layout["body"].offset
+        tick, write = layout["body"].shape["tick"].shape, layout["body"].shape["write"].shape
+        self._tick = [(body + tick[name].offset, (1 << Shape.cast(tick[name].shape).width) - 1)
+                      for name in ("symbol", "side", "price", "qty")]
+        self._write = [(body + write[name].offset, (1 << Shape.cast(write[name].shape).width) - 1)
+                       for name in ("leg", "addr", "data")]
+        self._kind_at = layout["kind"].offset
 
-def _levels(levels, depth):
-    return [{"valid": 1, "price": price, "qty": qty} for price, qty in levels] + [{}] * (depth - len(levels))
-
-
-def decode_levels(levels):
-    return [(level["price"], level["qty"]) for level in levels if level["valid"]]
+    def __call__(self, command) -> int:
+        if isinstance(command, Write):
+            fields = zip(self._write, (command.leg, command.addr, command.data))
+            raw = int(CommandKind.WRITE) << self._kind_at
+        else:
+            fields = zip(self._tick, (command.symbol, command.side, command.price, command.qty))
+            raw = int(CommandKind.TICK) << self._kind_at
+        for (offset, mask), value in fields:
+            raw |= (value & mask) << offset
+        return raw
 
 
 class CoreTestbench:
@@ -56,7 +66,12 @@ class CoreTestbench:
         self.collect = collect
         self.collect_traces = collect and collect_traces
         self._recs_layout = recs_layout(params)
-        self._snapshot_layout = snapshot_layout(params)
+        snapshot = snapshot_layout(params)
+        self._encode = CommandEncoder(params)
+        self._sides = SideCodec(params)
+        self._symbol_at, self._side_at = snapshot["symbol"].offset, snapshot["side"].offset
+        self._bids_at, self._asks_at = snapshot["bids"].offset, snapshot["asks"].offset
+        self._side_mask = (1 << snapshot["bids"].shape.size) - 1
         self._expected_traces = {}    # cycle -> packed snapshot
         self._expected_recs = {}      # cycle -> (tick index, cycle in, [model recommendations], [H per leg])
         self._after_write = False
@@ -85,7 +100,7 @@ class CoreTestbench:
             ready = int(dut.cmd__ready.value)
             cycle = self._sample()
             dut.cmd__valid.value = 1
-            dut.cmd__payload.value = encode_command(self.params, current)
+            dut.cmd__payload.value = self._encode(current)
             if ready:
                 self._handshake(current, cycle)
                 current = next(commands, None)
@@ -111,9 +126,9 @@ class CoreTestbench:
             return
         symbol = command.symbol
         bids, asks = self.model.book(symbol)
-        depth = self.params.levels
-        self._expected_traces[(cycle + self.params.trace_latency) & _MASK] = pack(self._snapshot_layout, {
-            "symbol": symbol, "side": command.side, "bids": _levels(bids, depth), "asks": _levels(asks, depth)})
+        self._expected_traces[(cycle + self.params.trace_latency) & _MASK] = (
+            (symbol << self._symbol_at) | (int(command.side) << self._side_at)
+            | (self._sides.pack(bids) << self._bids_at) | (self._sides.pack(asks) << self._asks_at))
         self._expected_recs[(cycle + self.params.latency) & _MASK] = (
             (self.model.ticks_in - 1) & _MASK, cycle, recs, self._model_positions())
 
@@ -129,9 +144,7 @@ class CoreTestbench:
         if trace_valid:
             raw = dut.trace_payload.value.to_unsigned()
             if self.collect_traces:
-                snapshot = unpack(self._snapshot_layout, raw)
-                self.traces.append((snapshot["symbol"], decode_levels(snapshot["bids"]),
-                                    decode_levels(snapshot["asks"])))
+                self.traces.append(self._decode_snapshot(raw))
             if self.model is not None:
                 expected = self._expected_traces.pop(cycle, None)
                 if expected != raw:
@@ -176,15 +189,17 @@ class CoreTestbench:
             raise Mismatch(f"cycle {cycle} (tick {tick}): hedge positions {held}, model {positions}")
         self.checked_recs += len(recs)
 
+    def _decode_snapshot(self, raw):
+        """(symbol, bids, asks) of a trace word."""
+        symbol = (raw >> self._symbol_at) & ((1 << self.params.symbol_width) - 1)
+        return (symbol, self._sides.unpack((raw >> self._bids_at) & self._side_mask),
+                self._sides.unpack((raw >> self._asks_at) & self._side_mask))
+
     def _describe_trace(self, cycle, expected, raw):
-        got = unpack(self._snapshot_layout, raw)
-        text = (f"cycle {cycle}: book snapshot differs\n  gateware symbol {got['symbol']} bids "
-                f"{decode_levels(got['bids'])} asks {decode_levels(got['asks'])}")
+        text = f"cycle {cycle}: book snapshot differs\n  gateware (symbol, bids, asks) {self._decode_snapshot(raw)}"
         if expected is None:
             return text + "\n  model: no snapshot expected"
-        want = unpack(self._snapshot_layout, expected)
-        return text + (f"\n  model    symbol {want['symbol']} bids {decode_levels(want['bids'])} "
-                       f"asks {decode_levels(want['asks'])}")
+        return text + f"\n  model    (symbol, bids, asks) {self._decode_snapshot(expected)}"
 
     def check_counters(self):
         """Compares the core's status counters with the model's."""

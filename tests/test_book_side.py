@@ -46,3 +46,17 @@ def test_book_side_matches_model(descending, depth):
     sim = Simulator(dut)
     sim.add_testbench(bench)
     sim.run()
+
+
+def test_side_codec_matches_layout_pack():
+    """The testbenches' fast side codec agrees with the generic lib.data packing, both ways."""
+    from hedgegate.hw.layouts import SideCodec
+    rng = random.Random(3)
+    for params in (CoreParams(levels=10), CoreParams(levels=3, price_width=24, qty_width=16)):
+        codec, layout = SideCodec(params), side_layout(params)
+        for _ in range(200):
+            levels = [(rng.randint(params.price_min, params.price_max), rng.randint(1, params.qty_max))
+                      for _ in range(rng.randint(0, params.levels))]
+            raw = pack(layout, _levels_value(levels, params.levels))
+            assert codec.pack(levels) == raw
+            assert codec.unpack(raw) == levels
