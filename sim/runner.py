@@ -95,6 +95,8 @@ def run_testbench(params: CoreParams, test_module: str, *, testcase=None, env=No
         return get_results(results)
     except SystemExit as exc:
         raise SimError(f"simulation failed (exit {exc.code})" + (f"; see {log_file}" if log_file else "")) from None
+    except Exception as exc:
+        raise SimError(f"simulation failed: {exc}" + (f"; see {log_file}" if log_file else "")) from None
     finally:
         results.unlink(missing_ok=True)
 

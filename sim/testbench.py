@@ -26,6 +26,7 @@ from ..hw.regmap import LegReg
 __all__ = ["CoreTestbench", "CommandEncoder", "Mismatch"]
 
 _MASK = (1 << COUNTER_WIDTH) - 1
+_MAX_WRITE_CYCLES = 1000   # a write needs a drain (~latency) plus at most 61 divider cycles; more means a hang
 
 
 class Mismatch(AssertionError):
@@ -96,6 +97,7 @@ class CoreTestbench:
         dut = self.dut
         commands = iter(commands)
         current = next(commands, None)
+        stalled = 0
         while current is not None:
             ready = int(dut.cmd__ready.value)
             cycle = self._sample()
@@ -104,8 +106,13 @@ class CoreTestbench:
             if ready:
                 self._handshake(current, cycle)
                 current = next(commands, None)
+                stalled = 0
             elif not self._after_write:
                 raise Mismatch(f"cycle {cycle}: ready is low with no register write in progress")
+            else:
+                stalled += 1
+                if stalled > _MAX_WRITE_CYCLES:
+                    raise Mismatch(f"cycle {cycle}: ready low for {stalled} cycles after a register write")
             await FallingEdge(dut.clk)
         dut.cmd__valid.value = 0
         if drain:
