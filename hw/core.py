@@ -17,7 +17,7 @@ Sequence numbers are assigned here, before any queue that might drop, so the hos
 indices, cycle stamps, sequence numbers and counters are 32-bit and wrap modulo 2^32 (the host unwraps them).
 """
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -43,6 +43,7 @@ class HedgeCore(wiring.Component):
             "recs_out":      Out(COUNTER_WIDTH),
             "limit_blocked": Out(COUNTER_WIDTH),
             "price_blocked": Out(COUNTER_WIDTH),
+            "positions":     Out(data.ArrayLayout(signed(32), params.legs)),   # each leg's H, for status reads
         })
 
     @property
@@ -98,6 +99,7 @@ class HedgeCore(wiring.Component):
             m.d.sync += self.halted.eq(write.data[0])
         for index, leg in enumerate(legs):
             m.d.comb += [
+                self.positions[index].eq(leg.position_now),
                 leg.write.eq(apply_write & (write.leg == index)),
                 leg.write_addr.eq(write.addr),
                 leg.write_data.eq(write.data),

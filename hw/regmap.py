@@ -30,6 +30,7 @@ class LegReg(enum.IntEnum):
 
 
 class GlobalReg(enum.IntEnum):
+    WATCHDOG = 30        # board only (hw/serial_engine.py): cycles without a good frame before the engine halts; 0 = off
     HALT = 31            # 1 bit: kill switch, no recommendation while set
 
 

@@ -8,7 +8,7 @@ core's ``recs`` and ``trace`` are re-exported here as plain valid/payload ports.
 from amaranth.back import verilog
 from amaranth.lib import wiring
 from amaranth.lib.wiring import Out
-from amaranth.hdl import Module
+from amaranth.hdl import Module, Shape
 
 from ..hw.core import HedgeCore
 from ..hw.params import CoreParams
@@ -28,7 +28,7 @@ class CoreSimTop(wiring.Component):
             if member.is_signature and getattr(member.signature, "always_ready", False):
                 members[f"{name}_valid"] = Out(1)
                 members[f"{name}_payload"] = Out(member.signature.members["payload"].shape)
-            else:
+            elif member.is_signature or Shape.cast(member.shape).width:   # Verilog has no zero-width ports
                 members[name] = member
         super().__init__(members)
 
@@ -38,7 +38,8 @@ class CoreSimTop(wiring.Component):
         for name, member in core.signature.members.items():
             port = getattr(core, name)
             if not member.is_signature:
-                m.d.comb += getattr(self, name).eq(port)
+                if name in self.signature.members:
+                    m.d.comb += getattr(self, name).eq(port)
             elif getattr(member.signature, "always_ready", False):
                 m.d.comb += [getattr(self, f"{name}_valid").eq(port.valid),
                              getattr(self, f"{name}_payload").eq(port.payload)]
@@ -47,5 +48,15 @@ class CoreSimTop(wiring.Component):
         return m
 
 
-def emit_verilog(params: CoreParams) -> str:
-    return verilog.convert(CoreSimTop(params), name=TOPLEVEL, emit_src=False)
+def emit_verilog(params: CoreParams, top: str = "core", **options) -> str:
+    """Verilog of a simulation top level named ``TOPLEVEL``: ``core`` (:class:`CoreSimTop`) or ``serial``
+    (:class:`~hedgegate.hw.serial_engine.SerialEngine`, the core behind its UART link; options: ``divisor``,
+    ``heartbeat_cycles``, ``rec_queue_depth``)."""
+    if top == "core":
+        design = CoreSimTop(params, **options)
+    elif top == "serial":
+        from ..hw.serial_engine import SerialEngine
+        design = SerialEngine(params, **options)
+    else:
+        raise ValueError(f"unknown simulation top {top!r}")
+    return verilog.convert(design, name=TOPLEVEL, emit_src=False)

@@ -52,9 +52,9 @@ def _runner():
     return get_runner("verilator")
 
 
-def build_core(params: CoreParams, *, quiet: bool = True) -> Path:
-    """Emits and compiles the core for ``params``; returns the build folder (reused when already built)."""
-    source = emit_verilog(params)
+def build_core(params: CoreParams, *, quiet: bool = True, top: str = "core", options=None) -> Path:
+    """Emits and compiles a simulation top (see ``dut.emit_verilog``); returns the build folder (reused if built)."""
+    source = emit_verilog(params, top, **(options or {}))
     digest = hashlib.sha256(source.encode()).hexdigest()[:16]
     build_dir = cache_dir() / f"core-{digest}"
     done = build_dir / "built.ok"
@@ -79,12 +79,15 @@ def build_core(params: CoreParams, *, quiet: bool = True) -> Path:
 
 
 def run_testbench(params: CoreParams, test_module: str, *, testcase=None, env=None, quiet: bool = False,
-                  log_file: Path | None = None) -> tuple[int, int]:
-    """Runs the cocotb ``test_module`` against the core built for ``params``; returns (tests, failed)."""
+                  log_file: Path | None = None, top: str = "core", options=None) -> tuple[int, int]:
+    """Runs the cocotb ``test_module`` against ``top`` built for ``params``; returns (tests, failed).
+
+    The testbench finds the parameters and top options in HEDGEGATE_PARAMS and HEDGEGATE_OPTIONS."""
     from cocotb_tools.runner import get_results
-    build_dir = build_core(params)
+    build_dir = build_core(params, top=top, options=options)
     results = build_dir / f"results-{os.getpid()}.xml"
-    extra_env = {"HEDGEGATE_PARAMS": json.dumps(dataclasses.asdict(params)), **(env or {})}
+    extra_env = {"HEDGEGATE_PARAMS": json.dumps(dataclasses.asdict(params)),
+                 "HEDGEGATE_OPTIONS": json.dumps(options or {}), **(env or {})}
     if quiet and log_file is None:
         log_file = build_dir / f"test-{os.getpid()}.log"
     try:
@@ -94,6 +97,8 @@ def run_testbench(params: CoreParams, test_module: str, *, testcase=None, env=No
                        test_dir=build_dir)
         return get_results(results)
     except SystemExit as exc:
+        if results.exists():        # the runner exits non-zero when tests failed: report them as failures
+            return get_results(results)
         raise SimError(f"simulation failed (exit {exc.code})" + (f"; see {log_file}" if log_file else "")) from None
     except Exception as exc:
         raise SimError(f"simulation failed: {exc}" + (f"; see {log_file}" if log_file else "")) from None
@@ -104,3 +109,8 @@ def run_testbench(params: CoreParams, test_module: str, *, testcase=None, env=No
 def params_from_env() -> CoreParams:
     """Inside a testbench: the parameters the runner built the core with."""
     return CoreParams(**json.loads(os.environ["HEDGEGATE_PARAMS"]))
+
+
+def options_from_env() -> dict:
+    """Inside a testbench: the options of the simulation top (e.g. the UART divisor)."""
+    return json.loads(os.environ.get("HEDGEGATE_OPTIONS", "{}"))
