@@ -18,6 +18,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -86,7 +87,7 @@ def main():
                    + (["--no-route"] if args.no_route else []), **run)
     seconds = time.perf_counter() - started
     log = (folder / "pnr.log").read_text()
-    fmax = [line for line in log.splitlines() if "Max frequency for clock" in line][-1].split(": ", 1)[1]
+    fmax = re.findall(r"Max frequency for clock '[^']*': ([0-9.]+ MHz)", log)[-1]
     report = json.loads((folder / "report.json").read_text())
     used = {k: f"{v['used']}/{v['available']}" for k, v in report["utilization"].items() if v["used"]}
     print(f"{datetime.date.today()} {platform.node()} {platform.machine()}: {args.part} mul_latency="
