@@ -91,6 +91,12 @@ class FrameDecoder(wiring.Component):
         depth = self.REPLAY_DEPTH
         ptr_width = (depth - 1).bit_length() + 1     # one more bit than the address: full and empty differ
 
+        def release(kind, name, fields):
+            """Statements that put a checked TICK or WRITE payload on ``cmd`` (unused union bits zero)."""
+            body = getattr(self.cmd.payload.body, name)
+            return [self.cmd.payload.eq(0), self.cmd.payload.kind.eq(int(kind)), self.cmd.valid.eq(1)] + \
+                [getattr(body, field).eq(getattr(fields, field)) for field, _ in body.shape()]
+
         # Replay buffer -------------------------------------------------------------------------------------------
         m.submodules.replay = replay = Memory(shape=8, depth=depth, init=[])
         wr_port = replay.write_port()
@@ -234,29 +240,12 @@ class FrameDecoder(wiring.Component):
                         with m.Switch(frame_type):
                             with m.Case(TYPE_TICK):
                                 with m.If(tick_ok):
-                                    body = self.cmd.payload.body.tick
-                                    m.d.sync += [
-                                        self.cmd.payload.eq(0),
-                                        self.cmd.payload.kind.eq(int(CommandKind.TICK)),
-                                        body.symbol.eq(tick.symbol),
-                                        body.side.eq(tick.side),
-                                        body.price.eq(tick.price),
-                                        body.qty.eq(tick.qty),
-                                        self.cmd.valid.eq(1),
-                                    ]
+                                    m.d.sync += release(CommandKind.TICK, "tick", tick)
                                 with m.Else():
                                     m.d.comb += self.frame_error.eq(1)
                             with m.Case(TYPE_WRITE):
                                 with m.If(write_ok):
-                                    body = self.cmd.payload.body.write
-                                    m.d.sync += [
-                                        self.cmd.payload.eq(0),
-                                        self.cmd.payload.kind.eq(int(CommandKind.WRITE)),
-                                        body.leg.eq(write.leg),
-                                        body.addr.eq(write.addr),
-                                        body.data.eq(write.data),
-                                        self.cmd.valid.eq(1),
-                                    ]
+                                    m.d.sync += release(CommandKind.WRITE, "write", write)
                                 with m.Else():
                                     m.d.comb += self.frame_error.eq(1)
                             with m.Case(TYPE_READ):
