@@ -6,19 +6,13 @@ from amaranth.lib.crc import catalog
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from ..host.protocol import HOST_TO_BOARD_LENGTHS, SYNC0, SYNC1, FrameType   # the wire format, defined once
 from .layouts import CommandKind, command_layout
 from .params import CoreParams
 
-__all__ = ["FrameDecoder", "SYNC0", "SYNC1", "TYPE_TICK", "TYPE_WRITE", "TYPE_READ", "TYPE_PING",
-           "tick_payload_layout", "write_payload_layout"]
+__all__ = ["FrameDecoder", "tick_payload_layout", "write_payload_layout"]
 
-SYNC0 = 0xA5
-SYNC1 = 0x5A
-TYPE_TICK = 0x01
-TYPE_WRITE = 0x02
-TYPE_READ = 0x03
-TYPE_PING = 0x04
-_LENGTHS = {TYPE_TICK: 10, TYPE_WRITE: 6, TYPE_READ: 1, TYPE_PING: 0}
+_LENGTHS = {int(t): n for t, n in HOST_TO_BOARD_LENGTHS.items()}
 MAX_PAYLOAD = max(_LENGTHS.values())
 
 # Payloads as they are on the wire: little-endian, so byte k of the payload is bits 8k .. 8k+7 of these layouts.
@@ -238,19 +232,19 @@ class FrameDecoder(wiring.Component):
                         m.d.comb += self.seq_gap.eq(seq_seen & (seq != (last_seq + 1)[:8]))
                         m.next = "HUNT"
                         with m.Switch(frame_type):
-                            with m.Case(TYPE_TICK):
+                            with m.Case(int(FrameType.TICK)):
                                 with m.If(tick_ok):
                                     m.d.sync += release(CommandKind.TICK, "tick", tick)
                                 with m.Else():
                                     m.d.comb += self.frame_error.eq(1)
-                            with m.Case(TYPE_WRITE):
+                            with m.Case(int(FrameType.WRITE)):
                                 with m.If(write_ok):
                                     m.d.sync += release(CommandKind.WRITE, "write", write)
                                 with m.Else():
                                     m.d.comb += self.frame_error.eq(1)
-                            with m.Case(TYPE_READ):
+                            with m.Case(int(FrameType.READ)):
                                 m.d.sync += [self.read.payload.eq(payload.read_addr), self.read.valid.eq(1)]
-                            with m.Case(TYPE_PING):
+                            with m.Case(int(FrameType.PING)):
                                 m.d.sync += [self.read.payload.eq(0), self.read.valid.eq(1)]
 
         return m

@@ -5,12 +5,9 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.crc import catalog
 from amaranth.lib.wiring import In, Out
 
-from .frame_decoder import SYNC0, SYNC1
+from ..host.protocol import HEADER_SIZE, SYNC0, SYNC1, FrameType   # the wire format, defined once
 
-__all__ = ["FrameEncoder", "rec_payload_layout", "read_resp_payload_layout", "TYPE_REC", "TYPE_READ_RESP"]
-
-TYPE_REC = 0x81
-TYPE_READ_RESP = 0x82
+__all__ = ["FrameEncoder", "rec_payload_layout", "read_resp_payload_layout"]
 
 # The payloads exactly as on the wire: little-endian, byte k of the payload is bits 8k .. 8k+7 of the layout.
 rec_payload_layout = data.StructLayout({
@@ -29,7 +26,7 @@ read_resp_payload_layout = data.StructLayout({
     "value": 32,
 })
 
-_HEADER = 5     # SYNC0 SYNC1 LEN TYPE SEQ
+_HEADER = HEADER_SIZE     # SYNC0 SYNC1 LEN TYPE SEQ
 
 
 class FrameEncoder(wiring.Component):
@@ -93,14 +90,14 @@ class FrameEncoder(wiring.Component):
                 m.d.sync += index.eq(0)
                 with m.If(pick_rec):
                     m.d.sync += [
-                        shreg.eq(Cat(header(rec_len, TYPE_REC), self.rec.payload)),
+                        shreg.eq(Cat(header(rec_len, int(FrameType.REC)), self.rec.payload)),
                         last.eq(_HEADER + rec_len - 1),
                         last_was_rec.eq(1),
                     ]
                     m.next = "BODY"
                 with m.Elif(pick_resp):
                     m.d.sync += [
-                        shreg.eq(Cat(header(resp_len, TYPE_READ_RESP), self.read_resp.payload)),
+                        shreg.eq(Cat(header(resp_len, int(FrameType.READ_RESP)), self.read_resp.payload)),
                         last.eq(_HEADER + resp_len - 1),
                         last_was_rec.eq(0),
                     ]

@@ -79,7 +79,7 @@ class HedgeLeg(wiring.Component):
             "write_data":     In(REG_DATA_WIDTH),
             "busy":           Out(1),
             "position_now":   Out(signed(32)),
-            # Result, `latency` cycles after s0.
+            # Result, 6 + 3M cycles after s0 (the stage table above; the core adds 2 for input and book).
             "fire":           Out(1),
             "side":           Out(1),
             "qty":            Out(32),
@@ -88,10 +88,6 @@ class HedgeLeg(wiring.Component):
             "limit_blocked":  Out(1),
             "price_blocked":  Out(1),
         })
-
-    @property
-    def latency(self) -> int:
-        return 6 + 3 * self._params.mul_latency
 
     def elaborate(self, platform):
         m = Module()

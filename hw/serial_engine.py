@@ -45,11 +45,6 @@ class SerialEngine(wiring.Component):
         self._rec_queue_depth = rec_queue_depth
         super().__init__()
 
-    @property
-    def latency(self) -> int:
-        """Core latency in cycles (tick accepted by the core to recommendation; the link adds the frame times)."""
-        return self.params.latency
-
     def elaborate(self, platform):
         m = Module()
         p = self.params

@@ -20,7 +20,7 @@ from pathlib import Path
 from ..hw.params import CoreParams
 from .dut import TOPLEVEL, emit_verilog
 
-__all__ = ["SimError", "cache_dir", "build_core", "run_testbench"]
+__all__ = ["SimError", "cache_dir", "build_top", "run_testbench"]
 
 
 class SimError(RuntimeError):
@@ -52,11 +52,11 @@ def _runner():
     return get_runner("verilator")
 
 
-def build_core(params: CoreParams, *, quiet: bool = True, top: str = "core", options=None) -> Path:
+def build_top(params: CoreParams, *, quiet: bool = True, top: str = "core", options=None) -> Path:
     """Emits and compiles a simulation top (see ``dut.emit_verilog``); returns the build folder (reused if built)."""
     source = emit_verilog(params, top, **(options or {}))
     digest = hashlib.sha256(source.encode()).hexdigest()[:16]
-    build_dir = cache_dir() / f"core-{digest}"
+    build_dir = cache_dir() / f"{top}-{digest}"
     done = build_dir / "built.ok"
     if done.exists():
         return build_dir
@@ -84,7 +84,7 @@ def run_testbench(params: CoreParams, test_module: str, *, testcase=None, env=No
 
     The testbench finds the parameters and top options in HEDGEGATE_PARAMS and HEDGEGATE_OPTIONS."""
     from cocotb_tools.runner import get_results
-    build_dir = build_core(params, top=top, options=options)
+    build_dir = build_top(params, top=top, options=options)
     results = build_dir / f"results-{os.getpid()}.xml"
     extra_env = {"HEDGEGATE_PARAMS": json.dumps(dataclasses.asdict(params)),
                  "HEDGEGATE_OPTIONS": json.dumps(options or {}), **(env or {})}

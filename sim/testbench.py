@@ -14,10 +14,10 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge
 
-from ..host.commands import Write
-from ..host.model import HedgeModel
 from amaranth.hdl import Shape
 
+from ..host.commands import Write
+from ..host.model import HedgeModel
 from ..hw.layouts import (CommandKind, RecSide, SideCodec, command_layout, recs_layout, snapshot_layout,
                           unpack)
 from ..hw.params import COUNTER_WIDTH, CoreParams
@@ -76,7 +76,6 @@ class CoreTestbench:
         self._expected_traces = {}    # cycle -> packed snapshot
         self._expected_recs = {}      # cycle -> (tick index, cycle in, [model recommendations], [H per leg])
         self._after_write = False
-        self.cycles = 0
         self.checked_recs = 0
         self.checked_traces = 0
         self.recs = []                # collected: dicts with the recommendation fields and latency_cycles
@@ -145,7 +144,6 @@ class CoreTestbench:
     def _sample(self) -> int:
         dut = self.dut
         cycle = int(dut.cycle.value.to_unsigned())
-        self.cycles += 1
         recs_valid = int(dut.recs_valid.value)
         trace_valid = int(dut.trace_valid.value)
         if trace_valid:
