@@ -1,7 +1,7 @@
 """The hedging core: order books, hedge legs and their register file behind one ordered command stream.
 
-Commands (ticks and register writes) enter through ``cmd``. A tick is registered (the input stage), updates its
-symbol's book in the next cycle, and from the book snapshot every leg evaluates the hedge law in a fixed-length
+Commands (ticks and register writes) enter through ``cmd``. A tick is compared with its symbol's book as it is
+accepted, registered (the input stage) while the book is updated, and from the book snapshot every leg evaluates the hedge law in a fixed-length
 pipeline; ``latency`` cycles after its handshake the tick's recommendations are on ``recs``, one slot per leg in leg
 order, whether or not any leg fired. Ticks are accepted on every cycle (``ready`` stays high while only ticks arrive).
 
@@ -106,7 +106,12 @@ class HedgeCore(wiring.Component):
             ]
 
         # Book and legs ---------------------------------------------------------------------------------------------
-        m.d.comb += [book.tick_valid.eq(in_is_tick), book.tick.eq(in_cmd.body.tick)]
+        # The book compares a tick in the cycle it is accepted (before the input register) and updates in the
+        # next, so its snapshot comes two cycles after the handshake, like the input register + one-cycle update.
+        m.d.comb += [
+            book.tick_valid.eq(self.cmd.valid & self.cmd.ready & (self.cmd.payload.kind == int(CommandKind.TICK))),
+            book.tick.eq(self.cmd.payload.body.tick),
+        ]
         snapshot = book.snapshot
         for leg in legs:
             m.d.comb += [

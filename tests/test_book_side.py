@@ -1,4 +1,8 @@
-"""BookSide (one side of a book, combinational) in Amaranth's simulator against the model's side update."""
+"""BookSide (one side of S books, compare + update stages) in Amaranth's simulator against the model's side update.
+
+Ticks arrive on most cycles, on few symbols and few prices, so that consecutive ticks on the same symbol (the case
+the update stage corrects its registered comparisons for) hit matches, inserts, deletes and clears in every order.
+"""
 
 import random
 
@@ -7,56 +11,64 @@ from amaranth.sim import Simulator
 
 from hedgegate.host.model import _update_side
 from hedgegate.hw.book_side import BookSide
-from hedgegate.hw.layouts import pack, side_layout, unpack
+from hedgegate.hw.layouts import SideCodec
 from hedgegate.hw.params import CoreParams
 
 
-def _levels_value(levels, depth):
-    return [{"valid": 1, "price": price, "qty": qty} for price, qty in levels] + [{}] * (depth - len(levels))
-
-
 @pytest.mark.parametrize("descending", [True, False], ids=["bids", "asks"])
-@pytest.mark.parametrize("depth", [1, 3, 10])
-def test_book_side_matches_model(descending, depth):
-    params = CoreParams(levels=depth, price_width=16, qty_width=8)
-    layout = side_layout(params)
+@pytest.mark.parametrize("symbols,depth", [(1, 1), (1, 3), (2, 4), (3, 10)])
+def test_book_side_matches_model(descending, symbols, depth):
+    params = CoreParams(symbols=symbols, levels=depth, price_width=16, qty_width=8)
+    codec = SideCodec(params)
     dut = BookSide(params, descending=descending)
-    rng = random.Random(depth * 2 + descending)
-    ops = 3000
+    rng = random.Random(depth * 7 + symbols * 2 + descending)
+    cycles = 4000
 
     async def bench(ctx):
-        levels = []
-        for step in range(ops):
-            clear = rng.random() < 0.01
-            price = rng.randint(-12, 12) if rng.random() < 0.95 else rng.choice([params.price_min, params.price_max])
-            qty = 0 if rng.random() < 0.3 else rng.randint(1, params.qty_max)
-            ctx.set(dut.levels.as_value(), pack(layout, _levels_value(levels, depth)))
-            ctx.set(dut.update, int(not clear))
-            ctx.set(dut.clear, int(clear))
+        books = [[] for _ in range(symbols)]
+        pending = None            # (description, expected side) of the tick in the update stage
+        for cycle in range(cycles):
+            valid = rng.random() < 0.85
+            symbol = rng.randrange(symbols)
+            kind = rng.choices(["update", "other", "clear"], [0.9, 0.07, 0.03])[0]
+            price = rng.randint(-8, 8) if rng.random() < 0.95 else rng.choice([params.price_min, params.price_max])
+            qty = 0 if rng.random() < 0.35 else rng.randint(1, params.qty_max)
+            ctx.set(dut.tick_valid, valid)
+            ctx.set(dut.symbol, symbol)
+            ctx.set(dut.update, kind == "update")
+            ctx.set(dut.clear, kind == "clear")
             ctx.set(dut.price, price)
             ctx.set(dut.qty, qty)
-            if clear:
-                levels = []
+            await ctx.tick()
+            if valid:
+                if kind == "clear":
+                    books[symbol] = []
+                elif kind == "update":
+                    _update_side(books[symbol], price, qty, descending, depth)
+                pending = (f"cycle {cycle}: symbol {symbol} {kind} price {price} qty {qty}", list(books[symbol]))
             else:
-                _update_side(levels, price, qty, descending, depth)
-            got = ctx.get(dut.new_levels.as_value())
-            assert got == pack(layout, _levels_value(levels, depth)), \
-                f"step {step}: price {price} qty {qty}: gateware {unpack(layout, got)}, model {levels}"
+                pending = None
+            assert ctx.get(dut.new_valid) == (pending is not None)
+            if pending is not None:
+                got = codec.unpack(ctx.get(dut.new_levels.as_value()))
+                assert got == pending[1], f"{pending[0]}: gateware {got}, model {pending[1]}"
 
     sim = Simulator(dut)
+    sim.add_clock(1e-6)
     sim.add_testbench(bench)
     sim.run()
 
 
 def test_side_codec_matches_layout_pack():
     """The testbenches' fast side codec agrees with the generic lib.data packing, both ways."""
-    from hedgegate.hw.layouts import SideCodec
+    from hedgegate.hw.layouts import pack, side_layout
     rng = random.Random(3)
     for params in (CoreParams(levels=10), CoreParams(levels=3, price_width=24, qty_width=16)):
         codec, layout = SideCodec(params), side_layout(params)
         for _ in range(200):
             levels = [(rng.randint(params.price_min, params.price_max), rng.randint(1, params.qty_max))
                       for _ in range(rng.randint(0, params.levels))]
-            raw = pack(layout, _levels_value(levels, params.levels))
+            raw = pack(layout, [{"valid": 1, "price": price, "qty": qty} for price, qty in levels]
+                       + [{}] * (params.levels - len(levels)))
             assert codec.pack(levels) == raw
             assert codec.unpack(raw) == levels
