@@ -1,6 +1,8 @@
 """The ``hedgegate`` command.
 
     hedgegate replay TICKS --config CONFIG.toml --backend model|sim --out RECS.jsonl [--trace TRACE.jsonl]
+    hedgegate build --board icebreaker|ulx3s-85f|ulx3s-25f [--clock-mhz F] [--seed N] [--build-dir DIR]
+                    [--report REPORT.json] [--program]
 
 Errors in the input files are reported as one line, ``hedgegate: error: FILE:LINE: FIELD: what is wrong``, with exit
 status 2; a failing simulator or an unwritable output gives one line and exit status 1. No traceback is shown for
@@ -8,6 +10,7 @@ either (set HEDGEGATE_DEBUG=1 to see one).
 """
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -46,6 +49,42 @@ def _replay(args) -> int:
     return 0
 
 
+def _build(args) -> int:
+    from ..hw.board import BoardError, board
+    from ..hw.pll import PLLError
+    from .build import TIMING_FAILED_STATUS, BuildError, build, find_programmer, format_table, program
+
+    try:
+        spec = board(args.board)
+        programmer = find_programmer(spec.family) if args.program else None
+        report = build(spec, clock_mhz=args.clock_mhz, seed=args.seed, build_dir=args.build_dir,
+                       progress=lambda line: print(line, file=sys.stderr))
+    except (BoardError, PLLError) as exc:
+        return _fail(str(exc), 2)
+    except BuildError as exc:
+        return _fail(str(exc), 1)
+    print(format_table(report))
+    if args.report is not None:
+        try:
+            with open(args.report, "w") as f:
+                json.dump(report, f, indent=2)
+                f.write("\n")
+        except OSError as exc:
+            return _fail(f"cannot write {exc.filename}: {exc.strerror}", 1)
+    if not report["timing_met"]:
+        print(f"hedgegate: warning: timing NOT met: fmax {report['fmax_mhz']:.2f} MHz < target "
+              f"{report['target_mhz']:.3f} MHz; {report['bitstream']} is written but must not be run at "
+              f"{report['target_mhz']:g} MHz (rebuild with --clock-mhz {int(report['fmax_mhz'])} or lower)"
+              + ("; board not programmed" if args.program else ""), file=sys.stderr)
+        return TIMING_FAILED_STATUS
+    if programmer is not None:
+        try:
+            program(programmer, report["bitstream"])
+        except BuildError as exc:
+            return _fail(str(exc), 1)
+    return 0
+
+
 def _fail(message: str, status: int) -> int:
     print(f"hedgegate: error: {message}", file=sys.stderr)
     return status
@@ -66,6 +105,21 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--out", required=True, metavar="RECS.jsonl", help="recommendations, one JSON object a line")
     replay.add_argument("--trace", metavar="TRACE.jsonl", help="also write the book after every tick")
     replay.set_defaults(run=_replay)
+
+    build = commands.add_parser("build", help="build a board's bitstream (Yosys + nextpnr from PyPI)",
+                                description="Build the engine for a board with amaranth-boards and the YoWASP "
+                                            "tools; print a summary and optionally write a JSON report and "
+                                            "program the board. Exit status 3: built, but timing not met.")
+    build.add_argument("--board", required=True, metavar="BOARD",
+                       help="icebreaker, ulx3s-85f or ulx3s-25f (constraints/boards.toml)")
+    build.add_argument("--clock-mhz", type=float, metavar="F", help="core clock target (default: the board's)")
+    build.add_argument("--seed", type=int, default=1, help="nextpnr placement seed (default 1)")
+    build.add_argument("--build-dir", metavar="DIR",
+                       help="folder for the build files, not under /tmp (default build/BOARD)")
+    build.add_argument("--report", metavar="REPORT.json", help="write the build report as JSON")
+    build.add_argument("--program", action="store_true",
+                       help="program the board after a build that meets timing (openFPGALoader or iceprog)")
+    build.set_defaults(run=_build)
     return parser
 
 

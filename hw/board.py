@@ -1,0 +1,158 @@
+"""The board top level: the serial engine behind the board's clock, FTDI UART and an LED.
+
+    clock pad -> PLL (hw/pll.py) -> sync domain, in reset until the PLL locks
+    FTDI uart.rx -> SerialEngine (hw/serial_engine.py) -> FTDI uart.tx;  SerialEngine.heartbeat -> led 0
+
+Pins come from amaranth-boards (the ``uart`` resource is wired to the board's FTDI chip on both boards; ``led`` 0
+is a user LED). The heartbeat toggles every half second, a 1 Hz blink that shows the PLL runs and reset was
+released.
+
+The supported boards are :data:`BOARD_NAMES`: each names its amaranth-boards platform class and its FPGA family here,
+while its clock target and core shape come from ``constraints/boards.toml`` (package ``hedgegate.constraints``), the
+one place they are set.
+"""
+
+import tomllib
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import cache
+from importlib import resources
+
+from amaranth.hdl import Elaboratable, Module
+from amaranth_boards.icebreaker import ICEBreakerPlatform
+from amaranth_boards.ulx3s import ULX3S_25F_Platform, ULX3S_85F_Platform
+
+from .params import CoreParams
+from .pll import ECP5PLL, ICE40PLL
+from .serial_engine import SerialEngine
+
+__all__ = ["Board", "BoardError", "BoardTop", "BOARD_NAMES", "board", "uart_divisor", "BAUD_TOLERANCE"]
+
+BAUD_TOLERANCE = Fraction(1, 100)   # largest |actual - requested| / requested bit rate accepted
+MIN_DIVISOR = 4                      # hw/uart.py samples mid-bit; fewer than 4 cycles per bit is not supported
+
+# name -> (family, amaranth-boards platform class). Families: "ice40", "ecp5".
+_PLATFORMS = {
+    "icebreaker": ("ice40", ICEBreakerPlatform),
+    "ulx3s-85f": ("ecp5", ULX3S_85F_Platform),
+    "ulx3s-25f": ("ecp5", ULX3S_25F_Platform),
+}
+_PLL = {"ice40": ICE40PLL, "ecp5": ECP5PLL}
+
+
+class BoardError(ValueError):
+    """A board build that cannot be made as asked (unknown board, bad clock or baud rate); one-line message."""
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    family: str
+    platform: type          # amaranth-boards platform class
+    clock_mhz: float        # default core clock target (constraints/boards.toml)
+    core: CoreParams        # default core shape (constraints/boards.toml)
+
+    @property
+    def device(self) -> str:
+        return self.platform.device
+
+    @property
+    def input_hz(self) -> float:
+        """Frequency of the board's clock pin (from amaranth-boards)."""
+        return self.platform().default_clk_frequency
+
+
+def _load_targets() -> dict:
+    text = resources.files("hedgegate.constraints").joinpath("boards.toml").read_text()
+    return tomllib.loads(text)
+
+
+@cache
+def _boards() -> dict[str, Board]:
+    targets = _load_targets()
+    result = {}
+    for name, (family, platform) in _PLATFORMS.items():
+        entry = targets.get(name)
+        if entry is None:
+            raise BoardError(f"constraints/boards.toml has no [{name}] table")
+        try:
+            result[name] = Board(name, family, platform, float(entry["clock_mhz"]), CoreParams(**entry["core"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BoardError(f"constraints/boards.toml: [{name}]: {exc}") from None
+    return result
+
+
+BOARD_NAMES = tuple(_PLATFORMS)
+
+
+def board(name) -> Board:
+    """The :class:`Board` called ``name`` (a :class:`Board` is passed through); unknown names raise BoardError."""
+    if isinstance(name, Board):
+        return name
+    if name not in _PLATFORMS:
+        raise BoardError(f"unknown board {name!r} (known: {', '.join(sorted(_PLATFORMS))})")
+    return _boards()[name]
+
+
+def uart_divisor(clock_hz, baud: int) -> int:
+    """Clock cycles per UART bit for ``baud`` at ``clock_hz``: round(clock / baud), within :data:`BAUD_TOLERANCE`.
+
+    The receiver on the other end (the FTDI chip) tolerates a few percent, but 1 % keeps our share of the error
+    budget small (docs/protocol.md: the two ends may differ by up to ~4.5 % in total).
+    """
+    if baud <= 0:
+        raise BoardError(f"baud rate must be positive, not {baud}")
+    divisor = round(Fraction(clock_hz) / baud)
+    if divisor < MIN_DIVISOR:
+        raise BoardError(f"{baud} baud needs at least {MIN_DIVISOR} clock cycles per bit, and a "
+                         f"{float(clock_hz) / 1e6:g} MHz clock gives {float(Fraction(clock_hz) / baud):.2f}")
+    actual = Fraction(clock_hz) / divisor
+    error = abs(actual - baud) / baud
+    if error > BAUD_TOLERANCE:
+        raise BoardError(f"{baud} baud cannot be made from a {float(clock_hz) / 1e6:g} MHz clock to within "
+                         f"{float(BAUD_TOLERANCE):.0%}: the nearest divisor, {divisor}, gives {float(actual):.0f} "
+                         f"baud ({float(error):.1%} off)")
+    return divisor
+
+
+class BoardTop(Elaboratable):
+    """Top level for ``board`` (a name from :data:`BOARD_NAMES` or a :class:`Board`).
+
+    :param params: core shape; default the board's (constraints/boards.toml).
+    :param clock_mhz: core clock to ask of the PLL; default the board's target. :attr:`clock_hz` is what the PLL
+        makes (within 1 %); the UART divisor, the heartbeat and the timing constraint use that.
+    :param baud: UART bit rate; error if it is more than 1 % off at the PLL's frequency.
+
+    Everything that can be wrong with the arguments is checked here, before elaboration, as :class:`BoardError`
+    (or :class:`~hedgegate.hw.pll.PLLError`, also a ValueError), so that a build fails at once with one line.
+    """
+
+    def __init__(self, board_, params: CoreParams | None = None, clock_mhz: float | None = None, *,
+                 baud: int = 3_000_000):
+        self.board = board(board_)
+        self.params = self.board.core if params is None else params
+        self.requested_mhz = self.board.clock_mhz if clock_mhz is None else clock_mhz
+        if not self.requested_mhz > 0:
+            raise BoardError(f"clock must be positive, not {self.requested_mhz} MHz")
+        pll = _PLL[self.board.family]
+        self.pll_settings = pll._settings(self.board.input_hz, Fraction(self.requested_mhz) * 1_000_000)
+        self.clock_hz = self.pll_settings.achieved_hz
+        self.baud = baud
+        self.divisor = uart_divisor(self.clock_hz, baud)
+
+    def elaborate(self, platform):
+        if platform is None:
+            raise BoardError("BoardTop needs an amaranth-boards platform (it requests pins)")
+        m = Module()
+        pad = platform.request(platform.default_clk, dir="-")
+        m.submodules.clocks = _PLL[self.board.family](pad, self.board.input_hz, self.clock_hz)
+        m.submodules.engine = engine = SerialEngine(self.params, divisor=self.divisor,
+                                                    heartbeat_cycles=max(1, int(self.clock_hz) // 2))
+        uart = platform.request("uart", 0)
+        led = platform.request("led", 0)
+        m.d.comb += [
+            engine.rx.eq(uart.rx.i),
+            uart.tx.o.eq(engine.tx),
+            led.o.eq(engine.heartbeat),
+        ]
+        return m

@@ -1,0 +1,226 @@
+"""Clock generators: the board's crystal clock through the FPGA's PLL into the design's ``sync`` domain.
+
+The core's clock is set by a timing target (constraints/boards.toml, or ``hedgegate build --clock-mhz``), not by the
+crystal, so each family's PLL is configured here from the requested frequency:
+
+* ECP5 (ULX3S, 25 MHz crystal): ``EHXPLLL`` with CLKOP fed back (``FEEDBK_PATH = "CLKOP"``). The divider search is
+  the one of Project Trellis' ``ecppll``: f_pfd = f_in / CLKI_DIV in [3.125, 400] MHz,
+  f_vco = f_pfd * CLKFB_DIV * CLKOP_DIV in [400, 800] MHz, f_out = f_vco / CLKOP_DIV in [10, 400] MHz; the closest
+  f_out wins, ties go to the VCO nearest 600 MHz. CLKOP_CPHASE, the filter attributes and the FREQUENCY_PIN_*
+  attributes (which tell nextpnr the output's frequency) are written as ``ecppll`` writes them.
+* iCE40 (iCEBreaker, 12 MHz oscillator on pin 35): ``SB_PLL40_PAD``. Pin 35 (IOT_46b_G0) is the UP5K's PLL input
+  pad: the PLL takes its reference straight from the pad, and the 12 MHz clock is then not available to the fabric,
+  which nothing here needs (the reset logic runs on the PLL's output). SIMPLE feedback; the search is the one of
+  IceStorm's ``icepll``: f_pfd = f_in / (DIVR + 1) in [10, 133] MHz, f_vco = f_pfd * (DIVF + 1) in [533, 1066] MHz,
+  f_out = f_vco / 2^DIVQ (DIVQ 1..6) in [16, 275] MHz; FILTER_RANGE from f_pfd as ``icepll`` sets it. The output
+  drives the global network directly (PLLOUTGLOBAL).
+
+Both searches use exact fractions (the tools use float and double; on the grids they search, both give the same
+choice). A frequency that cannot be made to within :data:`TOLERANCE` raises :class:`PLLError`; otherwise the
+*achieved* frequency is what the design is constrained to and built for (:attr:`achieved_hz`).
+
+Reset: until the PLL reports lock its output is not a clock to trust, so the ``sync`` domain is held in reset while
+``LOCK`` is low (asynchronously asserted, released through a :class:`~amaranth.lib.cdc.ResetSynchronizer`) and for
+:data:`RESET_DELAY_S` after lock. The delay also covers the iCE40's block RAMs, which read as zeros for ~3 us after
+configuration (Amaranth's own iCE40 clocking waits 15 us for the same reason). A lost lock resets the design again.
+"""
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from amaranth.hdl import ClockDomain, ClockSignal, Const, Instance, Module, Signal
+from amaranth.lib import io, wiring
+from amaranth.lib.cdc import ResetSynchronizer
+from amaranth.lib.wiring import Out
+
+__all__ = ["PLLError", "ECP5PLLSettings", "ICE40PLLSettings", "ecp5_pll_settings", "ice40_pll_settings",
+           "ECP5PLL", "ICE40PLL", "TOLERANCE", "RESET_DELAY_S"]
+
+TOLERANCE = Fraction(1, 100)     # |achieved - requested| / requested allowed
+RESET_DELAY_S = Fraction(15, 1_000_000)
+
+_MHZ = 1_000_000
+
+
+class PLLError(ValueError):
+    """The requested output frequency cannot be made from the input clock (message says why, on one line)."""
+
+
+def _mhz(hz) -> str:
+    return f"{float(hz) / _MHZ:g} MHz"
+
+
+def _check(requested_hz, achieved_hz, family: str, low_hz, high_hz):
+    if achieved_hz is None:
+        raise PLLError(f"{family} PLL cannot make {_mhz(requested_hz)} (its output range is "
+                       f"{_mhz(low_hz)} to {_mhz(high_hz)})")
+    if abs(achieved_hz - requested_hz) > TOLERANCE * requested_hz:
+        raise PLLError(f"{family} PLL cannot make {_mhz(requested_hz)}: the nearest it can make is "
+                       f"{float(achieved_hz) / _MHZ:.3f} MHz, more than {float(TOLERANCE):.0%} away")
+
+
+@dataclass(frozen=True)
+class ECP5PLLSettings:
+    clki_div: int
+    clkfb_div: int
+    clkop_div: int
+    input_hz: Fraction
+    vco_hz: Fraction
+    achieved_hz: Fraction
+
+    @property
+    def clkop_cphase(self) -> int:
+        # ecppll shifts CLKOP by half a period (in VCO cycles: clkop_div / 2, truncated), as Lattice's tools do.
+        return self.clkop_div // 2
+
+
+def ecp5_pll_settings(input_hz, output_hz) -> ECP5PLLSettings:
+    """EHXPLLL dividers for ``output_hz`` from ``input_hz`` (the search of ``ecppll``; see the module docstring)."""
+    f_in, f_out = Fraction(input_hz), Fraction(output_hz)
+    best, best_key = None, None
+    for clki_div in range(1, 129):
+        f_pfd = f_in / clki_div
+        if not 3_125_000 <= f_pfd <= 400 * _MHZ:
+            continue
+        for clkfb_div in range(1, 81):
+            achieved = f_pfd * clkfb_div          # f_vco / clkop_div
+            for clkop_div in range(1, 129):
+                f_vco = achieved * clkop_div
+                if f_vco < 400 * _MHZ:
+                    continue
+                if f_vco > 800 * _MHZ:
+                    break
+                key = (abs(achieved - f_out), abs(f_vco - 600 * _MHZ))
+                if best_key is None or key < best_key:
+                    best_key = key
+                    best = ECP5PLLSettings(clki_div, clkfb_div, clkop_div, f_in, f_vco, achieved)
+    if best is not None and not 10 * _MHZ <= best.achieved_hz <= 400 * _MHZ:
+        best = None
+    _check(f_out, best and best.achieved_hz, "ECP5", 10 * _MHZ, 400 * _MHZ)
+    return best
+
+
+@dataclass(frozen=True)
+class ICE40PLLSettings:
+    divr: int
+    divf: int
+    divq: int
+    input_hz: Fraction
+    vco_hz: Fraction
+    achieved_hz: Fraction
+
+    @property
+    def filter_range(self) -> int:
+        f_pfd = self.input_hz / (self.divr + 1) / _MHZ
+        return 1 if f_pfd < 17 else 2 if f_pfd < 26 else 3 if f_pfd < 44 else 4 if f_pfd < 66 else \
+            5 if f_pfd < 101 else 6
+
+
+def ice40_pll_settings(input_hz, output_hz) -> ICE40PLLSettings:
+    """SB_PLL40 dividers (SIMPLE feedback) for ``output_hz`` from ``input_hz`` (the search of ``icepll``)."""
+    f_in, f_out = Fraction(input_hz), Fraction(output_hz)
+    if not 10 * _MHZ <= f_in <= 133 * _MHZ:
+        raise PLLError(f"iCE40 PLL input {_mhz(f_in)} is outside 10 MHz to 133 MHz")
+    best = None
+    if 16 * _MHZ <= f_out <= 275 * _MHZ:
+        for divr in range(16):
+            f_pfd = f_in / (divr + 1)
+            if not 10 * _MHZ <= f_pfd <= 133 * _MHZ:
+                continue
+            for divf in range(128):
+                f_vco = f_pfd * (divf + 1)
+                if not 533 * _MHZ <= f_vco <= 1066 * _MHZ:
+                    continue
+                for divq in range(1, 7):
+                    achieved = f_vco / (1 << divq)
+                    if best is None or abs(achieved - f_out) < abs(best.achieved_hz - f_out):
+                        best = ICE40PLLSettings(divr, divf, divq, f_in, f_vco, achieved)
+    _check(f_out, best and best.achieved_hz, "iCE40", 16 * _MHZ, 275 * _MHZ)
+    return best
+
+
+class _ClockGenerator(wiring.Component):
+    """Common part: the ``sync`` domain on the PLL's output, in reset until lock plus :data:`RESET_DELAY_S`.
+
+    :param pad: the board's clock input, as ``platform.request(name, dir="-")`` returns it.
+    :param input_hz: its frequency.
+    :param output_hz: the requested frequency of ``sync``; :attr:`achieved_hz` is what the PLL makes.
+    :attr locked: the PLL's lock output (for status; the reset already follows it).
+    """
+    locked: Out(1)
+
+    def __init__(self, pad, input_hz, output_hz, *, domain: str = "sync"):
+        self.settings = self._settings(input_hz, output_hz)
+        self._pad = pad
+        self._domain = domain
+        super().__init__()
+
+    @property
+    def achieved_hz(self) -> Fraction:
+        return self.settings.achieved_hz
+
+    def elaborate(self, platform):
+        m = Module()
+        clk = Signal()
+        self._pll(m, clk)
+        if platform is not None:
+            platform.add_clock_constraint(clk, float(self.achieved_hz))
+
+        delay = int(RESET_DELAY_S * self.achieved_hz) + 1
+        m.domains.pll_lock = ClockDomain("pll_lock", local=True)
+        m.d.comb += ClockSignal("pll_lock").eq(clk)
+        m.submodules.lock_sync = ResetSynchronizer(~self.locked, domain="pll_lock")
+        timer = Signal(range(delay + 1))
+        ready = Signal()
+        with m.If(timer == delay):
+            m.d.pll_lock += ready.eq(1)
+        with m.Else():
+            m.d.pll_lock += timer.eq(timer + 1)
+
+        m.domains += (domain := ClockDomain(self._domain))
+        m.d.comb += [domain.clk.eq(clk), domain.rst.eq(~ready)]
+        return m
+
+
+class ECP5PLL(_ClockGenerator):
+    """ECP5 clock generator: ``EHXPLLL`` (see the module docstring)."""
+
+    @staticmethod
+    def _settings(input_hz, output_hz):
+        return ecp5_pll_settings(input_hz, output_hz)
+
+    def _pll(self, m, clk):
+        s = self.settings
+        m.submodules.clk_buf = clk_buf = io.Buffer("i", self._pad)
+        m.submodules.pll = Instance(
+            "EHXPLLL",
+            a_FREQUENCY_PIN_CLKI=f"{float(s.input_hz / _MHZ):g}",
+            a_FREQUENCY_PIN_CLKOP=f"{float(s.achieved_hz / _MHZ):g}",
+            a_ICP_CURRENT="12", a_LPF_RESISTOR="8", a_MFG_ENABLE_FILTEROPAMP="1", a_MFG_GMCREF_SEL="2",
+            p_PLLRST_ENA="DISABLED", p_INTFB_WAKE="DISABLED", p_STDBY_ENABLE="DISABLED",
+            p_DPHASE_SOURCE="DISABLED", p_OUTDIVIDER_MUXA="DIVA", p_CLKOP_ENABLE="ENABLED",
+            p_CLKI_DIV=s.clki_div, p_CLKFB_DIV=s.clkfb_div, p_CLKOP_DIV=s.clkop_div,
+            p_CLKOP_CPHASE=s.clkop_cphase, p_CLKOP_FPHASE=0, p_FEEDBK_PATH="CLKOP",
+            i_CLKI=clk_buf.i, i_CLKFB=clk, o_CLKOP=clk, o_LOCK=self.locked,
+            i_RST=0, i_STDBY=0, i_PHASESEL0=0, i_PHASESEL1=0, i_PHASEDIR=1, i_PHASESTEP=1, i_PHASELOADREG=1,
+            i_PLLWAKESYNC=0, i_ENCLKOP=0,
+        )
+
+
+class ICE40PLL(_ClockGenerator):
+    """iCE40 clock generator: ``SB_PLL40_PAD`` on the clock pad (see the module docstring)."""
+
+    @staticmethod
+    def _settings(input_hz, output_hz):
+        return ice40_pll_settings(input_hz, output_hz)
+
+    def _pll(self, m, clk):
+        s = self.settings
+        m.submodules.pll = Instance(
+            "SB_PLL40_PAD",
+            p_FEEDBACK_PATH="SIMPLE", p_PLLOUT_SELECT="GENCLK",
+            p_DIVR=Const(s.divr, 4), p_DIVF=Const(s.divf, 7), p_DIVQ=Const(s.divq, 3),
+            p_FILTER_RANGE=Const(s.filter_range, 3),
+            i_PACKAGEPIN=self._pad.io, i_RESETB=1, i_BYPASS=0,
+            o_PLLOUTGLOBAL=clk, o_LOCK=self.locked,
+        )

@@ -1,0 +1,87 @@
+"""hw/pll.py divider searches against the settings IceStorm's icepll and Trellis' ecppll print, and hw/board.py's
+UART divisor rule. The expected values were taken from yowasp-icepll / yowasp-ecppll runs (nextpnr 0.11 packages)."""
+
+from fractions import Fraction
+
+import pytest
+
+from hedgegate.hw.board import BoardError, BoardTop, board, uart_divisor
+from hedgegate.hw.pll import PLLError, ecp5_pll_settings, ice40_pll_settings
+
+MHZ = 1_000_000
+
+
+@pytest.mark.parametrize("out_mhz, divr, divf, divq, achieved_mhz", [
+    (30, 0, 79, 5, 30),             # icepll -i 12 -o 30
+    (48, 0, 63, 4, 48),             # icepll -i 12 -o 48
+    (25, 0, 66, 5, 25.125),         # icepll -i 12 -o 25: nearest
+    (100, 0, 66, 3, 100.5),         # icepll -i 12 -o 100
+])
+def test_ice40_matches_icepll(out_mhz, divr, divf, divq, achieved_mhz):
+    s = ice40_pll_settings(12 * MHZ, out_mhz * MHZ)
+    assert (s.divr, s.divf, s.divq, s.filter_range) == (divr, divf, divq, 1)
+    assert s.achieved_hz == Fraction(achieved_mhz) * MHZ
+    assert s.achieved_hz == Fraction(12 * MHZ, s.divr + 1) * (s.divf + 1) / 2 ** s.divq
+    assert 533 * MHZ <= s.vco_hz <= 1066 * MHZ
+
+
+@pytest.mark.parametrize("out_mhz, clki, clkfb, clkop", [
+    (125, 1, 5, 5),                 # ecppll -i 25 -o 125 (VCO 625)
+    (150, 1, 6, 4),                 # ecppll -i 25 -o 150 (VCO 600)
+    (100, 1, 4, 6),                 # ecppll -i 25 -o 100 (VCO 600)
+    (62.5, 2, 5, 10),               # ecppll -i 25 -o 62.5
+    (40, 5, 8, 15),                 # ecppll -i 25 -o 40
+])
+def test_ecp5_matches_ecppll(out_mhz, clki, clkfb, clkop):
+    s = ecp5_pll_settings(25 * MHZ, Fraction(out_mhz) * MHZ)
+    assert (s.clki_div, s.clkfb_div, s.clkop_div) == (clki, clkfb, clkop)
+    assert s.achieved_hz == Fraction(out_mhz) * MHZ == Fraction(25 * MHZ, clki) * clkfb
+    assert s.vco_hz == s.achieved_hz * clkop and 400 * MHZ <= s.vco_hz <= 800 * MHZ
+    assert s.clkop_cphase == clkop // 2
+
+
+def test_near_frequency_is_accepted_and_reported():
+    # 131 MHz: 25 * 21 / 4 = 131.25 MHz is within 1 %; the design is then built for the achieved frequency.
+    s = ecp5_pll_settings(25 * MHZ, 131 * MHZ)
+    assert s.achieved_hz == Fraction(13125 * MHZ, 100)
+    top = BoardTop("ulx3s-85f", clock_mhz=131)
+    assert top.clock_hz == s.achieved_hz and top.divisor == 44
+    # 133 MHz can be made (133.33), but 3 Mbaud cannot from it: 44 cycles per bit is 1.01 % fast.
+    with pytest.raises(BoardError, match="1.0% off"):
+        BoardTop("ulx3s-85f", clock_mhz=133)
+
+
+@pytest.mark.parametrize("make, in_mhz, out_mhz, words", [
+    (ice40_pll_settings, 12, 5, "output range is 16 MHz to 275 MHz"),
+    (ice40_pll_settings, 12, 300, "output range"),
+    (ice40_pll_settings, 5, 30, "input 5 MHz is outside"),
+    (ecp5_pll_settings, 25, 500, "output range is 10 MHz to 400 MHz"),
+    (ecp5_pll_settings, 25, 13, "nearest it can make is 12.500 MHz"),
+])
+def test_impossible_frequencies(make, in_mhz, out_mhz, words):
+    with pytest.raises(PLLError, match=words) as info:
+        make(in_mhz * MHZ, out_mhz * MHZ)
+    assert "\n" not in str(info.value)
+
+
+def test_uart_divisor():
+    assert uart_divisor(150 * MHZ, 3_000_000) == 50
+    assert uart_divisor(125 * MHZ, 3_000_000) == 42          # 2.976 Mbaud, 0.8 % off: accepted
+    assert uart_divisor(12 * MHZ, 3_000_000) == 4            # the smallest divisor the UART supports
+    with pytest.raises(BoardError, match=r"nearest divisor, 13, gives 3076923 baud \(2.6% off\)"):
+        uart_divisor(40 * MHZ, 3_000_000)
+    with pytest.raises(BoardError, match="at least 4 clock cycles per bit"):
+        uart_divisor(10 * MHZ, 3_000_000)
+
+
+def test_board_registry_reads_constraints():
+    ice, ecp = board("icebreaker"), board("ulx3s-85f")
+    assert (ice.family, ice.device, ice.input_hz) == ("ice40", "iCE40UP5K", 12e6)
+    assert (ecp.family, ecp.device, ecp.input_hz) == ("ecp5", "LFE5U-85F", 25e6)
+    assert board("ulx3s-25f").device == "LFE5U-25F"
+    assert ecp.core.levels == 10 and ecp.clock_mhz >= 125
+    top = BoardTop("icebreaker")
+    assert top.params == ice.core and top.clock_hz == Fraction(ice.clock_mhz) * MHZ
+    assert top.divisor == round(top.clock_hz / 3_000_000)
+    with pytest.raises(BoardError, match="unknown board 'de0' .known: icebreaker, ulx3s-25f, ulx3s-85f."):
+        board("de0")
