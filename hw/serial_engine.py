@@ -104,6 +104,11 @@ class SerialEngine(wiring.Component):
             status.price_blocked.eq(core.price_blocked),
             status.halted.eq(core.halted),
             status.positions.eq(core.positions),
+        ]
+        # Event pulses reach their counters one cycle late, through a register: the decoders' decision logic and
+        # the counters' 32-bit adders are then timed separately (together they were the iCE40 build's critical
+        # path, docs/boards.md). A host reads the counters over the link, far more than one cycle later.
+        m.d.sync += [
             status.frame_error.eq(decoder.frame_error),
             status.crc_error.eq(decoder.crc_error),
             status.uart_error.eq(uart_rx.error),
