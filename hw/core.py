@@ -80,7 +80,7 @@ class HedgeCore(wiring.Component):
         m.d.sync += in_flight.eq((in_flight << 1) | in_is_tick)
         apply_write = in_is_write & (in_flight == 0) & ~busy
 
-        m.d.comb += self.cmd.ready.eq(~in_is_write & ~busy)
+        m.d.comb += self.cmd.ready.eq(~in_is_write & ~busy & ~book.busy)
         with m.If(self.cmd.valid & self.cmd.ready):
             m.d.sync += [
                 in_valid.eq(1),

@@ -1,12 +1,14 @@
 """Top-N order books for S symbols, one tick per clock cycle.
 
-Two :class:`BookSide` units, bids and asks, each hold their side of all S books in flip-flops and update it in two
-stages (compare, then update; see :mod:`.book_side` for why and how ticks in consecutive cycles stay exact). The side
-a tick names is updated, both are emptied by ``clear``, ``trade`` changes nothing.
+Two side units, bids and asks, each hold their side of all S books in flip-flops: :class:`BookSide` updates it in two
+stages (compare, then update; see :mod:`.book_side` for why and how ticks in consecutive cycles stay exact) and
+takes a tick on every cycle; with ``CoreParams.compact_book``, :class:`CompactBookSide` walks the levels one per cycle
+and takes a tick every N cycles (``busy`` is high in between). The side a tick names is updated, both are emptied by
+``clear``, ``trade`` changes nothing.
 
-Timing: the tick is presented on ``tick``/``tick_valid`` in the cycle it is accepted (compare stage); the next cycle
-updates the books; one cycle after that ``snapshot`` holds the symbol's book after the tick and ``snapshot_valid`` is
-high. The hedge legs read the best levels from it and the simulation trace port exposes all of it.
+Timing: the tick is presented on ``tick``/``tick_valid`` in the cycle it is accepted; ``CoreParams.trace_latency``
+cycles later ``snapshot`` holds the symbol's book after the tick and ``snapshot_valid`` is high. The hedge legs read
+the best levels from it and the simulation trace port exposes all of it.
 
 The tick's symbol must be below S (the host and the frame decoder check it); the gateware does not re-check.
 """
@@ -16,6 +18,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from .book_side import BookSide
+from .compact_book_side import CompactBookSide
 from .layouts import TickSide, snapshot_layout, tick_layout
 from .params import CoreParams
 
@@ -28,6 +31,7 @@ class OrderBook(wiring.Component):
         super().__init__({
             "tick_valid":     In(1),
             "tick":           In(tick_layout(params)),
+            "busy":           Out(1),
             "snapshot_valid": Out(1),
             "snapshot":       Out(snapshot_layout(params)),
         })
@@ -37,8 +41,9 @@ class OrderBook(wiring.Component):
         p = self._params
         tick = self.tick
 
-        m.submodules.bid_side = bid_side = BookSide(p, descending=True)
-        m.submodules.ask_side = ask_side = BookSide(p, descending=False)
+        unit_class = CompactBookSide if p.compact_book else BookSide
+        m.submodules.bid_side = bid_side = unit_class(p, descending=True)
+        m.submodules.ask_side = ask_side = unit_class(p, descending=False)
         for name, side_code, unit in (("bids", TickSide.BID, bid_side), ("asks", TickSide.ASK, ask_side)):
             m.d.comb += [
                 unit.tick_valid.eq(self.tick_valid),
@@ -48,15 +53,17 @@ class OrderBook(wiring.Component):
                 unit.update.eq(tick.side == side_code),
                 unit.clear.eq(tick.side == TickSide.CLEAR),
             ]
-            m.d.sync += getattr(self.snapshot, name).eq(unit.new_levels)
+            with m.If(unit.new_valid):
+                m.d.sync += getattr(self.snapshot, name).eq(unit.new_levels)
+        if p.compact_book:
+            m.d.comb += self.busy.eq(bid_side.busy)
 
-        # The tick's symbol and side, one cycle behind the compare stage, then registered with the snapshot.
+        # The tick's symbol and side, held from its handshake until they are registered with the snapshot (the
+        # next tick is accepted no earlier than the cycle its predecessor's new levels are ready).
         symbol, side = Signal.like(tick.symbol), Signal.like(tick.side)
-        m.d.sync += [
-            symbol.eq(tick.symbol),
-            side.eq(tick.side),
-            self.snapshot_valid.eq(bid_side.new_valid),
-            self.snapshot.symbol.eq(symbol),
-            self.snapshot.side.eq(side),
-        ]
+        with m.If(self.tick_valid):
+            m.d.sync += [symbol.eq(tick.symbol), side.eq(tick.side)]
+        m.d.sync += self.snapshot_valid.eq(bid_side.new_valid)
+        with m.If(bid_side.new_valid):
+            m.d.sync += [self.snapshot.symbol.eq(symbol), self.snapshot.side.eq(side)]
         return m

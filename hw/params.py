@@ -17,6 +17,8 @@ class CoreParams:
     price_width  -- signed width of prices (milli-units); 32 by default, narrower for small parts.
     qty_width    -- unsigned width of book sizes and order quantities.
     mul_latency  -- pipeline registers per wide multiply (1 or more); trades fmax for latency.
+    compact_book -- walk the book one level per cycle with one comparator per side (hw/compact_book_side.py)
+                    instead of updating all levels at once: far smaller, but a tick every ``levels`` cycles only.
     """
     symbols: int = 4
     levels: int = 10
@@ -24,6 +26,7 @@ class CoreParams:
     price_width: int = 32
     qty_width: int = 32
     mul_latency: int = 1
+    compact_book: bool = False
 
     def __post_init__(self):
         if self.symbols < 1:
@@ -66,19 +69,28 @@ class CoreParams:
     # Pipeline timing ---------------------------------------------------------------------------------------------
 
     @property
+    def tick_interval(self) -> int:
+        """Cycles from one tick's handshake to the earliest next one (1: a tick on every cycle)."""
+        return self.levels if self.compact_book else 1
+
+    @property
     def trace_latency(self) -> int:
-        """Cycles from a command's handshake to its book snapshot on the trace port."""
-        return 2
+        """Cycles from a tick's handshake to its book snapshot (trace port; the legs' stage s0).
+
+        Parallel book: compare (handshake cycle), update, snapshot. Compact book: N steps, then the snapshot.
+        """
+        return self.levels + 1 if self.compact_book else 2
 
     @property
     def latency(self) -> int:
         """Cycles from a tick's handshake to its recommendations on the output (fixed for every tick).
 
-        input register (1) + book update (1) + mid/prices (1) + mid-anchor/band (1) + gamma product (M)
+        book (``trace_latency``: 2, or N + 1 for the compact book) + mid/prices (1) + mid-anchor/band (1)
+        + gamma product (M)
         + r_eff (1) + exposure product (M) + target (1) + threshold product (M) + thresholds (1) + position loop (1),
         with M = mul_latency; see docs/architecture.md for the stage-by-stage table.
         """
-        return 8 + 3 * self.mul_latency
+        return self.trace_latency + 6 + 3 * self.mul_latency
 
 
 # Fixed-point and integer formats shared by every backend.

@@ -4,8 +4,9 @@
 and, on every cycle, reads every output. With a model attached it predicts, for each command it hands over, what the
 trace port must show ``trace_latency`` cycles later and what the recommendation port must show ``latency`` cycles
 later, and compares on every cycle -- including that nothing is valid when nothing is expected. It also checks that
-``ready`` only drops while a register write is being applied (initiation interval 1 for ticks) and that every
-recommendation's measured latency is the documented one.
+``ready`` drops only while a register write is being applied or, exactly ``tick_interval`` - 1 cycles after a tick
+(1 for the parallel book: a tick on every cycle), and that every recommendation's measured latency is the documented
+one.
 
 Inputs change on the falling clock edge and outputs are sampled there too, so each cycle costs one trigger.
 """
@@ -97,15 +98,25 @@ class CoreTestbench:
         commands = iter(commands)
         current = next(commands, None)
         stalled = 0
+        interval = self.params.tick_interval
+        since_tick = interval                 # cycles since the last tick's handshake
         while current is not None:
             ready = int(dut.cmd__ready.value)
             cycle = self._sample()
             dut.cmd__valid.value = 1
             dut.cmd__payload.value = self._encode(current)
+            if ready and since_tick < interval:
+                raise Mismatch(f"cycle {cycle}: ready is high {since_tick} cycles after a tick "
+                               f"(tick interval {interval})")
+            since_tick += 1
             if ready:
                 self._handshake(current, cycle)
+                if not isinstance(current, Write):
+                    since_tick = 1
                 current = next(commands, None)
                 stalled = 0
+            elif since_tick <= interval and not self._after_write:
+                pass                          # the book is still walking the previous tick (compact book)
             elif not self._after_write:
                 raise Mismatch(f"cycle {cycle}: ready is low with no register write in progress")
             else:

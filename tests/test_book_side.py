@@ -1,4 +1,4 @@
-"""BookSide (one side of S books, compare + update stages) in Amaranth's simulator against the model's side update.
+"""BookSide (parallel: compare + update stages) and CompactBookSide (one level per cycle) against the model.
 
 Ticks arrive on most cycles, on few symbols and few prices, so that consecutive ticks on the same symbol (the case
 the update stage corrects its registered comparisons for) hit matches, inserts, deletes and clears in every order.
@@ -11,24 +11,29 @@ from amaranth.sim import Simulator
 
 from hedgegate.host.model import _update_side
 from hedgegate.hw.book_side import BookSide
+from hedgegate.hw.compact_book_side import CompactBookSide
 from hedgegate.hw.layouts import SideCodec
 from hedgegate.hw.params import CoreParams
 
 
+@pytest.mark.parametrize("compact", [False, True], ids=["parallel", "compact"])
 @pytest.mark.parametrize("descending", [True, False], ids=["bids", "asks"])
 @pytest.mark.parametrize("symbols,depth", [(1, 1), (1, 3), (2, 4), (3, 10)])
-def test_book_side_matches_model(descending, symbols, depth):
-    params = CoreParams(symbols=symbols, levels=depth, price_width=16, qty_width=8)
+def test_book_side_matches_model(compact, descending, symbols, depth):
+    params = CoreParams(symbols=symbols, levels=depth, price_width=16, qty_width=8, compact_book=compact)
     codec = SideCodec(params)
-    dut = BookSide(params, descending=descending)
+    dut = (CompactBookSide if compact else BookSide)(params, descending=descending)
+    delay = depth if compact else 1           # handshake -> new_levels
     rng = random.Random(depth * 7 + symbols * 2 + descending)
-    cycles = 4000
+    cycles = 4000 if not compact else 1000 * depth
 
     async def bench(ctx):
         books = [[] for _ in range(symbols)]
-        pending = None            # (description, expected side) of the tick in the update stage
+        expected = {}                         # cycle -> (description, side after the tick)
+        checked = 0
         for cycle in range(cycles):
-            valid = rng.random() < 0.85
+            busy = compact and ctx.get(dut.busy)
+            valid = not busy and rng.random() < 0.85
             symbol = rng.randrange(symbols)
             kind = rng.choices(["update", "other", "clear"], [0.9, 0.07, 0.03])[0]
             price = rng.randint(-8, 8) if rng.random() < 0.95 else rng.choice([params.price_min, params.price_max])
@@ -39,19 +44,22 @@ def test_book_side_matches_model(descending, symbols, depth):
             ctx.set(dut.clear, kind == "clear")
             ctx.set(dut.price, price)
             ctx.set(dut.qty, qty)
-            await ctx.tick()
             if valid:
                 if kind == "clear":
                     books[symbol] = []
                 elif kind == "update":
                     _update_side(books[symbol], price, qty, descending, depth)
-                pending = (f"cycle {cycle}: symbol {symbol} {kind} price {price} qty {qty}", list(books[symbol]))
-            else:
-                pending = None
-            assert ctx.get(dut.new_valid) == (pending is not None)
-            if pending is not None:
+                expected[cycle + delay] = (f"cycle {cycle}: symbol {symbol} {kind} price {price} qty {qty}",
+                                           list(books[symbol]))
+            want = expected.pop(cycle, None)
+            assert ctx.get(dut.new_valid) == (want is not None), f"cycle {cycle}: new_valid"
+            if want is not None:
                 got = codec.unpack(ctx.get(dut.new_levels.as_value()))
-                assert got == pending[1], f"{pending[0]}: gateware {got}, model {pending[1]}"
+                assert got == want[1], f"{want[0]}: gateware {got}, model {want[1]}"
+                checked += 1
+            await ctx.tick()
+        # The compact side accepts a tick every `depth` cycles (busy in between), the parallel one every cycle.
+        assert checked > 0.8 * cycles / (depth if compact else 1)
 
     sim = Simulator(dut)
     sim.add_clock(1e-6)

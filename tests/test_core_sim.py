@@ -39,6 +39,8 @@ def test_default_core(tmp_path, ticks, seed):
     CoreParams(symbols=3, levels=1, legs=3),
     CoreParams(symbols=1, levels=10, legs=1, price_width=24, qty_width=16),
     CoreParams(mul_latency=3),
-], ids=["S2-N4-L4", "S3-N1-L3", "narrow-24bit", "mul-latency-3"])
+    CoreParams(symbols=2, levels=4, legs=2, compact_book=True),
+    CoreParams(symbols=1, levels=10, legs=1, price_width=24, qty_width=16, compact_book=True),
+], ids=["S2-N4-L4", "S3-N1-L3", "narrow-24bit", "mul-latency-3", "compact-S2-N4", "compact-S1-N10-24bit"])
 def test_other_cores(tmp_path, params, seed):
     _run(tmp_path, params, 20_000, seed)
