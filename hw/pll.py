@@ -19,7 +19,7 @@ Both searches use exact fractions (the tools use float and double; on the grids 
 choice). A frequency that cannot be made to within :data:`TOLERANCE` raises :class:`PLLError`; otherwise the
 *achieved* frequency is what the design is constrained to and built for (:attr:`achieved_hz`).
 
-Reset: until the PLL reports lock its output is not a clock to trust, so the ``sync`` domain is held in reset while
+Reset: until the PLL reports lock its output is not a clock to trust, so the design is held in reset (``rst``) while
 ``LOCK`` is low (asynchronously asserted, released through a :class:`~amaranth.lib.cdc.ResetSynchronizer`) and for
 :data:`RESET_DELAY_S` after lock. The delay also covers the iCE40's block RAMs, which read as zeros for ~3 us after
 configuration (Amaranth's own iCE40 clocking waits 15 us for the same reason). A lost lock resets the design again.
@@ -140,19 +140,30 @@ def ice40_pll_settings(input_hz, output_hz) -> ICE40PLLSettings:
 
 
 class _ClockGenerator(wiring.Component):
-    """Common part: the ``sync`` domain on the PLL's output, in reset until lock plus :data:`RESET_DELAY_S`.
+    """Common part: the PLL's output clock and a reset for it, held until lock plus :data:`RESET_DELAY_S`.
+
+    The user defines the clock domain from ``clk`` and ``rst`` (Amaranth 0.6 will want a domain defined where it is
+    used or above, not in a sibling):
+
+        m.domains.sync = ClockDomain()
+        m.d.comb += [ClockSignal().eq(gen.clk), ResetSignal().eq(gen.rst)]
 
     :param pad: the board's clock input, as ``platform.request(name, dir="-")`` returns it.
     :param input_hz: its frequency.
-    :param output_hz: the requested frequency of ``sync``; :attr:`achieved_hz` is what the PLL makes.
-    :attr locked: the PLL's lock output (for status; the reset already follows it).
+    :param output_hz: the requested output frequency; :attr:`achieved_hz` is what the PLL makes, and what the
+        output is constrained to (the platform's clock constraint on ``clk``).
+    :attr clk: the PLL's output.
+    :attr rst: the reset for logic clocked by ``clk``: high until ``locked`` and 15 us more, released in step with
+        ``clk``.
+    :attr locked: the PLL's lock output (for status; ``rst`` already follows it).
     """
+    clk: Out(1)
+    rst: Out(1, init=1)
     locked: Out(1)
 
-    def __init__(self, pad, input_hz, output_hz, *, domain: str = "sync"):
+    def __init__(self, pad, input_hz, output_hz):
         self.settings = self._settings(input_hz, output_hz)
         self._pad = pad
-        self._domain = domain
         super().__init__()
 
     @property
@@ -161,7 +172,7 @@ class _ClockGenerator(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        clk = Signal()
+        clk = self.clk
         self._pll(m, clk)
         if platform is not None:
             platform.add_clock_constraint(clk, float(self.achieved_hz))
@@ -177,8 +188,7 @@ class _ClockGenerator(wiring.Component):
         with m.Else():
             m.d.pll_lock += timer.eq(timer + 1)
 
-        m.domains += (domain := ClockDomain(self._domain))
-        m.d.comb += [domain.clk.eq(clk), domain.rst.eq(~ready)]
+        m.d.comb += self.rst.eq(~ready)
         return m
 
 

@@ -146,3 +146,63 @@ def test_console_script_runs(tmp_path):
                              str(tmp_path / "missing.toml"), "--backend", "model", "--out", str(tmp_path / "r")],
                             capture_output=True, text=True)
     assert result.returncode == 2 and "Traceback" not in result.stderr and "missing.toml" in result.stderr
+
+
+# hedgegate build: argument errors and the timing verdict (the builds themselves: test_board_synth.py and the
+# pnr-marked test_board_pnr.py).
+
+@pytest.mark.parametrize("args,words", [
+    (["--board", "de0"], "unknown board 'de0' (known: icebreaker, ulx3s-25f, ulx3s-85f)"),
+    (["--board", "icebreaker", "--clock-mhz", "5"], "iCE40 PLL cannot make 5 MHz"),
+    (["--board", "ulx3s-85f", "--clock-mhz", "13"], "nearest it can make is 12.500 MHz"),
+    (["--board", "ulx3s-85f", "--clock-mhz", "40"], "3000000 baud cannot be made from a 40 MHz clock"),
+])
+def test_build_bad_input_one_line_error(capsys, args, words):
+    assert main(["build", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("hedgegate: error: ") and words in err, err
+
+
+def test_build_refuses_tmp_and_missing_programmer(tmp_path, monkeypatch, capsys):
+    assert main(["build", "--board", "icebreaker", "--build-dir", str(tmp_path / "b")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "under /tmp, which the YoWASP tools cannot see" in err, err
+
+    monkeypatch.setenv("PATH", str(tmp_path))          # no programmer anywhere
+    for var in ("OPENFPGALOADER", "ICEPROG"):
+        monkeypatch.delenv(var, raising=False)
+    assert main(["build", "--board", "icebreaker", "--program"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "none of openFPGALoader, iceprog found on PATH" in err, err
+
+
+def _fake_report(timing_met):
+    from hedgegate.hw.params import CoreParams
+    return {"board": "ulx3s-85f", "device": "LFE5U-85F-BG381", "target_mhz": 125.0, "requested_mhz": 125.0,
+            "fmax_mhz": 126.0 if timing_met else 41.2, "timing_met": timing_met,
+            "utilization": {"TRELLIS_COMB": {"used": 10, "available": 20}}, "latency_cycles": 11,
+            "latency_ns": 87.3 if timing_met else 267.0, "latency_ns_at_target": 88.0,
+            "bitstream": "build/ulx3s-85f/top.bit", "seconds": 1.0, "steps_seconds": {"synthesis": 1.0},
+            "seed": 1, "core": vars(CoreParams()).copy()}
+
+
+@pytest.mark.parametrize("timing_met", [True, False])
+def test_build_timing_verdict(tmp_path, monkeypatch, capsys, timing_met):
+    """Timing not met: report written, one-line warning, exit 3 and no programming; met: exit 0 and programmed."""
+    import hedgegate.host.build as build_module
+    programmed = []
+    monkeypatch.setattr(build_module, "build", lambda *args, **kwargs: _fake_report(timing_met))
+    monkeypatch.setattr(build_module, "find_programmer", lambda family: ["openFPGALoader", "-b", "ulx3s", "-m"])
+    monkeypatch.setattr(build_module, "program", lambda argv, bitstream: programmed.append([*argv, bitstream]))
+    report = tmp_path / "report.json"
+    status = main(["build", "--board", "ulx3s-85f", "--report", str(report), "--program"])
+    out, err = capsys.readouterr()
+    assert json.loads(report.read_text())["timing_met"] is timing_met
+    assert "fmax 126.00 MHz" in out if timing_met else "fmax 41.20 MHz" in out
+    if timing_met:
+        assert status == 0 and err == ""
+        assert programmed == [["openFPGALoader", "-b", "ulx3s", "-m", "build/ulx3s-85f/top.bit"]]
+    else:
+        assert status == 3 and programmed == []
+        assert err.count("\n") == 1 and err.startswith("hedgegate: warning: timing NOT met: fmax 41.20 MHz < target")
+        assert "board not programmed" in err

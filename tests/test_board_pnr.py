@@ -1,0 +1,58 @@
+"""Full board builds (synthesis, place and route, bitstream) through `hedgegate build`, checked against the issue's
+targets. Marked ``pnr``: skipped unless ``--pnr`` or HEDGEGATE_PNR=1 (an iCEBreaker build takes about 20 s to a few
+minutes, the ULX3S-85F default core 15-30 minutes on a 2-core machine).
+
+nextpnr's seed is pinned (1), so a rerun on the same tools gives the same placement and the same figures.
+
+The targets asserted are the issue's, not whatever constraints/boards.toml happens to say: the iCEBreaker's core
+clock >= 30 MHz, the ULX3S-85F's default core (S=4, N=10, L=2) >= 125 MHz. Both are known not to be met by the
+current gateware (docs/boards.md has the measured figures); these tests say so until the gateware catches up.
+"""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hedgegate.host.build import REPORT_KEYS
+from hedgegate.host.cli import main
+from hedgegate.hw.params import CoreParams
+
+pytestmark = pytest.mark.pnr
+
+BUILD_ROOT = Path(__file__).resolve().parent.parent / "build" / "test-board-pnr"
+ISSUE_TARGET_MHZ = {"icebreaker": 30.0, "ulx3s-85f": 125.0}
+
+
+@pytest.mark.parametrize("name", list(ISSUE_TARGET_MHZ))
+def test_board_build_meets_target(name, capsys):
+    folder = BUILD_ROOT / name
+    report_path = BUILD_ROOT / f"{name}.json"
+    shutil.rmtree(folder, ignore_errors=True)
+    status = main(["build", "--board", name, "--seed", "1", "--build-dir", str(folder), "--report",
+                   str(report_path), "--clock-mhz", str(ISSUE_TARGET_MHZ[name])])
+    out, err = capsys.readouterr()
+    report = json.loads(report_path.read_text())
+
+    assert set(REPORT_KEYS) <= set(report)
+    assert report["board"] == name and report["seed"] == 1
+    assert Path(report["bitstream"]).is_file() and Path(report["bitstream"]).stat().st_size > 0
+    assert report["latency_cycles"] == CoreParams(**report["core"]).latency
+    assert report["latency_ns"] == pytest.approx(report["latency_cycles"] * 1000 / report["fmax_mhz"], abs=0.1)
+    for resource, use in report["utilization"].items():
+        assert use["used"] <= use["available"], resource
+    assert "fmax" in out and name in out                       # the human table
+    if name == "ulx3s-85f":
+        default = CoreParams()
+        assert {k: report["core"][k] for k in ("symbols", "levels", "legs", "price_width", "qty_width")} == \
+            {"symbols": 4, "levels": 10, "legs": 2, "price_width": 32, "qty_width": 32}
+        assert CoreParams(**report["core"]) == default
+    # The verdict and the exit status agree, whatever the figure.
+    assert report["timing_met"] == (report["fmax_mhz"] >= report["target_mhz"])
+    assert (status == 0) == report["timing_met"] and (status == 3) == (not report["timing_met"])
+    if not report["timing_met"]:
+        assert "timing NOT met" in err
+    assert report["target_mhz"] >= ISSUE_TARGET_MHZ[name]
+    assert report["fmax_mhz"] >= ISSUE_TARGET_MHZ[name], \
+        f"{name}: fmax {report['fmax_mhz']} MHz < issue target {ISSUE_TARGET_MHZ[name]} MHz"

@@ -1,0 +1,82 @@
+"""Board top levels through Yosys (synthesis only), by the same route as `hedgegate build` (host/build.py).
+
+For each FPGA family one board is elaborated with its amaranth-boards platform and synthesised (``synth_ice40 -dsp``
+for the iCEBreaker, ``synth_ecp5`` for the ULX3S); the test then checks what came out: the synthesised cell counts
+(from Yosys's ``stat -json``) fit the device, exactly one PLL of the family's kind was instantiated, and the top
+level's ports are the board's clock, the FTDI UART and the LED, placed on the FTDI pins by the constraint file.
+
+The iCEBreaker is built with its own core (constraints/boards.toml). The ULX3S default core takes minutes in Yosys,
+so the normal suite synthesises a reduced core of the same structure (every component, two legs, a smaller book);
+the full default core is built, placed and routed by tests/test_board_pnr.py (marker ``pnr``).
+
+The YoWASP tools cannot see /tmp (docs/toolchain.md), so the build folder is under the repository's build/ (the
+build itself runs each tool from inside it with relative paths) and is removed afterwards.
+"""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hedgegate.host.build import build
+from hedgegate.hw.board import board
+from hedgegate.hw.params import CoreParams
+
+BUILD_ROOT = Path(__file__).resolve().parent.parent / "build" / "test-board-synth"
+
+# Per board: the core synthesised here, device resources (nextpnr's "available" counts: iCE40UP5K 5280 logic cells
+# with one LUT4 each, 8 SB_MAC16; LFE5U-85F 83640 LUT4s, 156 MULT18X18D), the PLL cell, the FTDI pins (rx, tx).
+CASES = {
+    "icebreaker": dict(core=None, luts=("SB_LUT4", 5280), dsps=("SB_MAC16", 8), pll="SB_PLL40_PAD",
+                       clock="clk12_0__io", pins={"uart_0__rx__io": "6", "uart_0__tx__io": "9", "led_0__io": "11",
+                                                 "clk12_0__io": "35"}),
+    "ulx3s-85f": dict(core=CoreParams(symbols=2, levels=2, legs=2), luts=("LUT4", 83640), dsps=("MULT18X18D", 156),
+                      pll="EHXPLLL", clock="clk25_0__io",
+                      pins={"uart_0__rx__io": "M1", "uart_0__tx__io": "L4", "led_0__io": "B2", "clk25_0__io": "G2"}),
+}
+
+
+def _pin_map(text: str) -> dict:
+    """port -> pin from a .pcf (``set_io PORT PIN``) or an .lpf (``LOCATE COMP "PORT" SITE "PIN";``)."""
+    pins = {}
+    for line in text.splitlines():
+        words = line.replace('"', " ").replace(";", " ").split()
+        if words[:1] == ["set_io"]:
+            pins[words[1]] = words[2]
+        elif words[:2] == ["LOCATE", "COMP"]:
+            pins[words[2]] = words[4]
+    return pins
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_board_synthesises(name):
+    case = CASES[name]
+    spec = board(name)
+    folder = BUILD_ROOT / name
+    try:
+        report = build(name, params=case["core"], synth_only=True, build_dir=folder)
+
+        core = case["core"] or spec.core
+        assert report["core"]["levels"] == core.levels and report["latency_cycles"] == core.latency
+        assert report["target_mhz"] == pytest.approx(spec.clock_mhz, rel=0.01)
+        assert report["fmax_mhz"] is None and report["bitstream"] is None     # synthesis only
+        assert not (folder / "report.json").exists()
+
+        cells = report["cells"]
+        lut, lut_max = case["luts"]
+        dsp, dsp_max = case["dsps"]
+        assert 0 < cells[lut] <= lut_max, f"{cells[lut]} {lut} for {lut_max} on the device"
+        assert cells.get(dsp, 0) <= dsp_max
+        assert cells[case["pll"]] == 1
+        if core.legs:
+            assert cells.get(dsp, 0) > 0, "the legs' multipliers should be mapped to DSP blocks"
+
+        netlist = json.loads((folder / "top.json").read_text())
+        ports = netlist["modules"]["top"]["ports"]
+        assert {"uart_0__rx__io", "uart_0__tx__io", "led_0__io", case["clock"]} <= set(ports)
+        constraints = next(folder.glob("top.pcf"), None) or folder / "top.lpf"
+        pins = _pin_map(constraints.read_text())
+        assert {port: pins.get(port) for port in case["pins"]} == case["pins"]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
