@@ -55,7 +55,8 @@ def main():
               f"price {core['price_width']} qty {core['qty_width']} mul_latency {core['mul_latency']}, "
               f"target {first['target_mhz']:g} MHz, seeds {args.first_seed}..{args.first_seed + args.seeds - 1}: "
               f"fmax min {min(fmax):.2f} / median {statistics.median(fmax):.2f} / max {max(fmax):.2f} MHz, "
-              f"met on {sum(r['timing_met'] for r in reports)} of {len(reports)}")
+              f"met on {sum(r['timing_met'] for r in reports)} of {len(reports)}; "
+              + ", ".join(f"{k} {v}" for k, v in first["tools"].items()))
     print(header)
     Path(args.results).parent.mkdir(parents=True, exist_ok=True)
     with open(args.results, "a") as f:

