@@ -6,8 +6,8 @@ for the iCEBreaker, ``synth_ecp5`` for the ULX3S); the test then checks what cam
 level's ports are the board's clock, the FTDI UART and the LED, placed on the FTDI pins by the constraint file.
 
 Each board is built with its own core (constraints/boards.toml): for the ULX3S that is the default core (S=4, N=10,
-L=2), which Yosys synthesises in about 45 s here (measured 2026-11-25), so no reduced stand-in is needed. Place and
-route of both boards is tests/test_board_pnr.py (marker ``pnr``).
+L=2), which Yosys synthesises in 45-90 s here (2026-11-25, depending on load), so no reduced stand-in is needed.
+Place and route of both boards is tests/test_board_pnr.py (marker ``pnr``).
 
 The YoWASP tools cannot see /tmp (docs/toolchain.md), so the build folder is under the repository's build/ (the
 build itself runs each tool from inside it with relative paths) and is removed afterwards.
