@@ -1,4 +1,4 @@
-"""One side (bids or asks) of S order books: storage and a two-stage update that takes one tick per cycle.
+"""One side (bids or asks) of S order books: storage and a three-stage update that takes one tick per cycle.
 
 The N levels of each symbol are kept sorted best first (bids descending, asks ascending) with empty levels, all-zero,
 at the end. A tick (price, qty) on this side is decided by N parallel comparisons of its price with the levels:
@@ -12,53 +12,83 @@ levels below move down one and the worst falls off (if no position is ``better``
 better than its worst level: nothing changes). With qty = 0 a matched level is removed and the levels below move up
 one (``better | match`` marks the matched level and everything below it). ``clear`` empties the side.
 
-Why two stages. Done in one cycle, the loop from the stored levels through a symbol multiplexer, a price-wide
-comparator (a carry chain) and the priority logic back to the storage limits the clock to ~44 MHz on an ECP5 (routed,
-bench/results/fmax.txt). Here the comparisons leave the loop:
+Why three stages. Done in one cycle, the loop from the stored levels through a symbol multiplexer, a price-wide
+comparator (a carry chain), the priority logic and 65-bit level multiplexers back to the storage limits the clock to
+~44 MHz on an ECP5 (routed, bench/results/fmax.txt). Here the only loop left is the decision itself:
 
-* **compare** (the cycle the tick is accepted): the tick's price is compared with the levels of its symbol *as stored
-  now*, and with the price of the tick in the update stage. The results are registered.
-* **update** (next cycle): if the tick in the update stage one cycle earlier (the previous tick) was on the same
-  symbol, the stored levels have changed since the comparison, but only in a way the previous tick's update recorded
-  per level as its *source* (``KEEP``, ``UP`` = from the level below, ``DOWN`` = from the level above, ``NEW`` = the
-  previous tick's price, ``EMPTY``). Every comparison against the current level i is therefore one of the registered
-  ones -- against stored level i, i + 1 or i - 1, against the previous tick's price, or "empty" -- picked by that
-  source. A qty-only change keeps the price, so it is ``KEEP``. From the corrected ``better`` and ``match`` vectors
-  the update chooses each level's new source, and the new levels are a 5-way multiplexer of stored neighbours.
+* **compare** (the cycle the tick is accepted, tick t): the price is compared with the levels of its symbol as stored
+  now, and with the prices of the two ticks ahead of it. The stored levels lag: tick t-1 is being decided and tick
+  t-2's new levels are being written. But every update is recorded per level as a *source* -- ``KEEP``, ``QTY`` (new
+  size, same price), ``UP`` (from the level below, a delete above), ``DOWN`` (from the level above, an insert
+  above), ``NEW`` (the tick's price), ``EMPTY`` -- so a comparison with level i *after* an update is one of the
+  comparisons with levels i - 1, i, i + 1 before it, with that tick's price, or "empty", picked by the source. The
+  compare stage applies tick t-2's sources (if it was on the same symbol) and registers the result.
+* **decide** (next cycle): applies tick t-1's sources the same way (if on the same symbol), which gives the
+  comparisons with the levels as tick t must see them, and decides tick t's sources. This stage is the loop: from
+  registered comparison bits and sources to registered sources, through a 5-way one-hot selection, the thermometer
+  edge and an N-input OR -- no carry chain, no symbol multiplexer, no 65-bit data.
+* **write** (the cycle after): the new levels are a one-hot multiplexer of the stored neighbours, the tick, or empty,
+  selected by the registered sources, and are written back. They are also ``new_levels`` (``new_valid`` high).
 
-So the loop-carried path is: registered comparison bits and sources -> a small multiplexer -> the thermometer and
-match logic -> the level multiplexers' selects -> storage, with no carry chain and no symbol multiplexer in front of
-the comparison. Ticks on the same symbol and side may follow each other in consecutive cycles (initiation interval 1)
-without stalls. The symbol's side after the update is ``new_levels``, valid in the update cycle.
-
-The tick's symbol must be below S (the host and the frame decoder check it); the gateware does not re-check.
+Ticks on the same symbol and side may come in consecutive cycles (initiation interval 1) without stalls. The tick's
+symbol must be below S (the host and the frame decoder check it); the gateware does not re-check.
 """
 
 import enum
 
-from amaranth.hdl import Array, Cat, Module, Signal, signed, unsigned
+from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from .layouts import side_layout
+from .layouts import level_layout, side_layout
 from .params import CoreParams
 
 __all__ = ["BookSide"]
 
 
 class Source(enum.IntEnum):
-    """Where a level's new content came from, one-hot (index = bit); ``KEEP`` when no bit is set."""
+    """Where a level's new content comes from, one-hot (index = bit); ``KEEP`` when no bit is set."""
     UP = 0         # from level i + 1 (a delete above it)
     DOWN = 1       # from level i - 1 (an insert above it)
-    NEW = 2        # the tick's price (inserted here)
+    NEW = 2        # the tick (inserted here)
     EMPTY = 3      # emptied (clear, or moved up from beyond the last level)
+    QTY = 4        # same level, the tick's size (a comparison sees it as KEEP)
+
+
+SOURCE_BITS = len(Source)
+
+
+def moved(sources):
+    """Per level: whether an update changed which price the level holds (its source is not KEEP or QTY)."""
+    return [src[Source.UP] | src[Source.DOWN] | src[Source.NEW] | src[Source.EMPTY] for src in sources]
+
+
+def after_update(sources, better, match, better_tick, match_tick, keep=None):
+    """Comparisons with the levels after an update, from the comparisons before it.
+
+    ``sources[i]`` is level i's source in that update (all zero: unchanged); ``better``/``match`` are N-bit
+    comparisons with the levels before it, ``better_tick``/``match_tick`` the comparison with that update's tick.
+    ``keep`` (optional, per level) is ``~moved(sources)`` when it is available from a register.
+    """
+    n = len(better)
+    new_better, new_match = [], []
+    for i in range(n):
+        src = sources[i]
+        keep_i = ~moved(sources)[i] if keep is None else keep[i]
+        new_better.append((src[Source.UP] & (better[i + 1] if i + 1 < n else 1))
+                          | (src[Source.DOWN] & (better[i - 1] if i > 0 else 0))
+                          | (src[Source.NEW] & better_tick) | src[Source.EMPTY] | (keep_i & better[i]))
+        new_match.append((src[Source.UP] & (match[i + 1] if i + 1 < n else 0))
+                         | (src[Source.DOWN] & (match[i - 1] if i > 0 else 0))
+                         | (src[Source.NEW] & match_tick) | (keep_i & match[i]))
+    return Cat(*new_better), Cat(*new_match)
 
 
 class BookSide(wiring.Component):
     """Bids (``descending=True``) or asks of S symbols.
 
     Inputs are presented in the compare cycle: ``tick_valid`` (a tick is accepted now), its ``symbol``, ``price``,
-    ``qty``, ``update`` (the tick is on this side) and ``clear`` (empty this side of the symbol). One cycle later the
+    ``qty``, ``update`` (the tick is on this side) and ``clear`` (empty this side of the symbol). Two cycles later the
     updated side of that symbol is on ``new_levels`` with ``new_valid`` high, and it is stored at the end of that cycle.
     """
 
@@ -84,108 +114,119 @@ class BookSide(wiring.Component):
         p = self._params
         n = p.levels
         layout = side_layout(p)
+        sources_layout = data.ArrayLayout(SOURCE_BITS, n)
 
         storage = [Signal(layout.size, name=f"symbol{s}") for s in range(p.symbols)]
 
-        def read(symbol):
-            return data.View(layout, Array(storage)[symbol] if p.symbols > 1 else storage[0])
+        # Registers of the decide (d_) and write (w_) stages.
+        d_valid, w_valid = Signal(), Signal()
+        d_symbol, w_symbol = Signal(p.symbol_width), Signal(p.symbol_width)
+        d_price, w_price = Signal(signed(p.price_width)), Signal(signed(p.price_width))
+        d_qty, w_qty = Signal(unsigned(p.qty_width)), Signal(unsigned(p.qty_width))
+        d_update, d_clear, d_insert = Signal(), Signal(), Signal()
+        d_better, d_match = Signal(n), Signal(n)          # against the levels after tick t-2
+        d_better_prev, d_match_prev = Signal(), Signal()  # against tick t-1's price
+        d_prev_sources = Signal(sources_layout)           # tick t-1's sources if on the same symbol, else 0
+        d_prev_keep = Signal(n, init=(1 << n) - 1)        # ... and which levels it left in place
+        d_prev_removed = Signal(n)                        # ... and which of the levels it compared with it removed
+        d_prev_added = Signal()                           # ... and whether it added its price
+        w_sources = Signal(sources_layout)
+        w_here = [Signal(name=f"w_here{s}") for s in range(p.symbols)]   # the write stage holds symbol s
 
         # Compare stage ---------------------------------------------------------------------------------------------
-        # Registered for the update stage: the tick, and its comparisons with the levels as stored now and with
-        # the price of the tick in the update stage.
-        u_valid = Signal()
-        u_symbol = Signal(p.symbol_width)
-        u_update = Signal()
-        u_clear = Signal()
-        u_insert = Signal()                       # update with qty != 0
-        u_price = Signal(signed(p.price_width))
-        u_qty = Signal(unsigned(p.qty_width))
-        u_better = Signal(n)                      # against stored levels 0..n-1
-        u_match = Signal(n)
-        u_better_prev = Signal()                  # against the previous tick's price
-        u_match_prev = Signal()
-        u_write = Signal(p.symbols)               # one-hot symbol to store into
-
-        compared = read(self.symbol)
-        m.d.sync += [
-            u_valid.eq(self.tick_valid),
-            u_symbol.eq(self.symbol),
-            u_update.eq(self.update),
-            u_clear.eq(self.clear),
-            u_insert.eq(self.update & (self.qty != 0)),
-            u_price.eq(self.price),
-            u_qty.eq(self.qty),
-            u_better_prev.eq(self._better(self.price, u_price)),
-            u_match_prev.eq(self.price == u_price),
-            u_write.eq(Cat(self.tick_valid & (self.symbol == s) for s in range(p.symbols))),
+        stored = Signal(layout, name="compare_levels")
+        m.d.comb += stored.eq(Array(storage)[self.symbol] if p.symbols > 1 else storage[0])
+        raw_better, raw_match = Signal(n, name="c_better_raw"), Signal(n, name="c_match_raw")
+        m.d.comb += [
+            raw_better.eq(Cat(~stored[i].valid | self._better(self.price, stored[i].price) for i in range(n))),
+            raw_match.eq(Cat(stored[i].valid & (self.price == stored[i].price) for i in range(n))),
         ]
+        same_as_write = w_valid & (w_symbol == self.symbol)
+        better, match = after_update([w_sources[i] & same_as_write.replicate(SOURCE_BITS) for i in range(n)],
+                                     raw_better, raw_match, self._better(self.price, w_price), self.price == w_price)
+        m.d.sync += [
+            d_valid.eq(self.tick_valid),
+            d_symbol.eq(self.symbol),
+            d_price.eq(self.price),
+            d_qty.eq(self.qty),
+            d_update.eq(self.update),
+            d_clear.eq(self.clear),
+            d_insert.eq(self.update & (self.qty != 0)),
+            d_better.eq(better),
+            d_match.eq(match),
+            d_better_prev.eq(self._better(self.price, d_price)),
+            d_match_prev.eq(self.price == d_price),
+        ]
+
+        # Decide stage ----------------------------------------------------------------------------------------------
+        better, match = Signal(n, name="d_better_now"), Signal(n, name="d_match_now")
+        m.d.comb += Cat(better, match).eq(Cat(*after_update([d_prev_sources[i] for i in range(n)], d_better, d_match,
+                                                            d_better_prev, d_match_prev, keep=d_prev_keep)))
+        # Whether any level now holds the price, straight from the registered comparisons (not through the corrected
+        # ones): the levels compared with, minus those the previous tick removed, plus the price it added.
+        any_match = (d_match & ~d_prev_removed).any() | (d_match_prev & d_prev_added)
+        sources = Signal(sources_layout)
         for i in range(n):
+            first_better = better[i] & (~better[i - 1] if i > 0 else 1)
+            with m.If(d_clear):
+                m.d.comb += sources[i][Source.EMPTY].eq(1)
+            with m.Elif(d_insert):
+                m.d.comb += [
+                    sources[i][Source.QTY].eq(any_match & match[i]),
+                    sources[i][Source.NEW].eq(~any_match & first_better),
+                    sources[i][Source.DOWN].eq((~any_match & better[i - 1]) if i > 0 else 0),
+                ]
+            with m.Elif(d_update):
+                m.d.comb += sources[i][Source.UP if i + 1 < n else Source.EMPTY].eq(
+                    any_match & (better[i] | match[i]))
+        # What this tick does to the levels, for the next tick's decision if it is on the same symbol.
+        inserted = d_insert & ~any_match & better[n - 1]        # better is a thermometer: any position is better
+        removed = Cat(d_clear | (d_update & ~d_insert & match[k]) | (inserted if k == n - 1 else 0)
+                      for k in range(n))
+        next_same = self.tick_valid & d_valid & (d_symbol == self.symbol)
+        with m.If(next_same):
             m.d.sync += [
-                u_better[i].eq(~compared[i].valid | self._better(self.price, compared[i].price)),
-                u_match[i].eq(compared[i].valid & (self.price == compared[i].price)),
+                d_prev_sources.eq(sources),
+                d_prev_keep.eq(~Cat(*moved([sources[i] for i in range(n)]))),
+                d_prev_removed.eq(removed),
+                d_prev_added.eq(inserted),
             ]
-
-        # Sources recorded by the update stage for the next tick: only if that tick is on the same symbol (the
-        # sources describe how this symbol's stored levels changed since its comparison).
-        prev_source = Signal(data.ArrayLayout(4, n))
-        same_symbol = u_valid & (u_symbol == self.symbol)
-
-        # Update stage ----------------------------------------------------------------------------------------------
-        levels = read(u_symbol)
-
-        # Comparisons against the levels as they are now (after the previous tick's update).
-        better, match = [], []
-        for i in range(n):
-            src = prev_source[i]
-            below_better = u_better[i + 1] if i + 1 < n else 1
-            below_match = u_match[i + 1] if i + 1 < n else 0
-            above_better = u_better[i - 1] if i > 0 else 0
-            above_match = u_match[i - 1] if i > 0 else 0
-            better.append((src[Source.UP] & below_better) | (src[Source.DOWN] & above_better)
-                          | (src[Source.NEW] & u_better_prev) | src[Source.EMPTY]
-                          | (~src.any() & u_better[i]))
-            match.append((src[Source.UP] & below_match) | (src[Source.DOWN] & above_match)
-                         | (src[Source.NEW] & u_match_prev) | (~src.any() & u_match[i]))
-        any_match = Cat(*match).any()
-
-        source = Signal(data.ArrayLayout(4, n))
-        qty_only = Signal(n)
-        for i in range(n):
-            with m.If(u_clear):
-                m.d.comb += source[i][Source.EMPTY].eq(1)
-            with m.Elif(u_insert):
-                with m.If(any_match):
-                    m.d.comb += qty_only[i].eq(match[i])
-                with m.Elif(better[i] & (~better[i - 1] if i > 0 else 1)):
-                    m.d.comb += source[i][Source.NEW].eq(1)
-                if i > 0:
-                    with m.Elif(better[i - 1]):
-                        m.d.comb += source[i][Source.DOWN].eq(1)
-            with m.Elif(u_update):
-                with m.If(any_match & (better[i] | match[i])):
-                    m.d.comb += source[i][Source.UP if i + 1 < n else Source.EMPTY].eq(1)
-
-        new = self.new_levels
-        for i in range(n):
-            with m.If(source[i][Source.UP]):
-                m.d.comb += new[i].eq(levels[i + 1] if i + 1 < n else 0)
-            with m.Elif(source[i][Source.DOWN]):
-                m.d.comb += new[i].eq(levels[i - 1] if i > 0 else 0)
-            with m.Elif(source[i][Source.NEW]):
-                m.d.comb += [new[i].valid.eq(1), new[i].price.eq(u_price), new[i].qty.eq(u_qty)]
-            with m.Elif(source[i][Source.EMPTY]):
-                m.d.comb += new[i].eq(0)
-            with m.Else():
-                m.d.comb += new[i].eq(levels[i])
-                with m.If(qty_only[i]):
-                    m.d.comb += new[i].qty.eq(u_qty)
-
-        m.d.comb += self.new_valid.eq(u_valid)
-        for s in range(p.symbols):
-            with m.If(u_write[s]):
-                m.d.sync += storage[s].eq(new)
-        with m.If(same_symbol & self.tick_valid):
-            m.d.sync += prev_source.eq(source)
         with m.Else():
-            m.d.sync += prev_source.eq(0)
+            m.d.sync += [d_prev_sources.eq(0), d_prev_keep.eq(-1), d_prev_removed.eq(0), d_prev_added.eq(0)]
+        m.d.sync += [
+            w_valid.eq(d_valid),
+            *(w_here[s].eq(d_valid & (d_symbol == s)) for s in range(p.symbols)),
+            w_symbol.eq(d_symbol),
+            w_price.eq(d_price),
+            w_qty.eq(d_qty),
+            w_sources.eq(sources),
+        ]
+
+        # Write stage -----------------------------------------------------------------------------------------------
+        levels = Signal(layout, name="write_levels")
+        m.d.comb += levels.eq(Array(storage)[w_symbol] if p.symbols > 1 else storage[0])
+        new = self.new_levels
+        level = level_layout(p)
+        tick_level = Signal(level)
+        m.d.comb += [tick_level.valid.eq(1), tick_level.price.eq(w_price), tick_level.qty.eq(w_qty)]
+        for i in range(n):
+            src = w_sources[i]
+            keep = ~src.any()
+            qty_level = Signal(level, name=f"qty_level{i}")
+            m.d.comb += [qty_level.eq(levels[i]), qty_level.qty.eq(w_qty)]
+            choices = [(src[Source.NEW], tick_level), (src[Source.QTY], qty_level), (keep, levels[i])]
+            if i + 1 < n:
+                choices.append((src[Source.UP], levels[i + 1]))
+            if i > 0:
+                choices.append((src[Source.DOWN], levels[i - 1]))
+            # One-hot AND-OR (EMPTY selects nothing): no priority chain on the way to the storage.
+            value = 0
+            for select, choice in choices:
+                value = value | (choice.as_value() & select.replicate(level.size))
+            m.d.comb += new[i].eq(value)
+
+        m.d.comb += self.new_valid.eq(w_valid)
+        for s in range(p.symbols):
+            with m.If(w_here[s]):
+                m.d.sync += storage[s].eq(new)
         return m

@@ -1,7 +1,7 @@
 """The hedging core: order books, hedge legs and their register file behind one ordered command stream.
 
 Commands (ticks and register writes) enter through ``cmd``. A tick is compared with its symbol's book as it is
-accepted, registered (the input stage) while the book is updated, and from the book snapshot every leg evaluates the hedge law in a fixed-length
+accepted, then the book decides and writes its update (``OrderBook``), and from the book snapshot every leg evaluates the hedge law in a fixed-length
 pipeline; ``latency`` cycles after its handshake the tick's recommendations are on ``recs``, one slot per leg in leg
 order, whether or not any leg fired. Ticks are accepted on every cycle (``ready`` stays high while only ticks arrive).
 
@@ -106,8 +106,8 @@ class HedgeCore(wiring.Component):
             ]
 
         # Book and legs ---------------------------------------------------------------------------------------------
-        # The book compares a tick in the cycle it is accepted (before the input register) and updates in the
-        # next, so its snapshot comes two cycles after the handshake, like the input register + one-cycle update.
+        # The book compares a tick in the cycle it is accepted (alongside the input register), so its snapshot is
+        # ready trace_latency cycles after the handshake.
         m.d.comb += [
             book.tick_valid.eq(self.cmd.valid & self.cmd.ready & (self.cmd.payload.kind == int(CommandKind.TICK))),
             book.tick.eq(self.cmd.payload.body.tick),

@@ -58,11 +58,15 @@ class OrderBook(wiring.Component):
         if p.compact_book:
             m.d.comb += self.busy.eq(bid_side.busy)
 
-        # The tick's symbol and side, held from its handshake until they are registered with the snapshot (the
-        # next tick is accepted no earlier than the cycle its predecessor's new levels are ready).
-        symbol, side = Signal.like(tick.symbol), Signal.like(tick.side)
-        with m.If(self.tick_valid):
-            m.d.sync += [symbol.eq(tick.symbol), side.eq(tick.side)]
+        # The tick's symbol and side, from its handshake to the cycle its new levels are ready: held for the compact
+        # book (the next tick comes no earlier than that cycle), delayed along the parallel book's two stages.
+        symbol, side = tick.symbol, tick.side
+        for stage in range(1 if p.compact_book else p.trace_latency - 1):
+            held_symbol = Signal.like(tick.symbol, name=f"symbol_{stage + 1}")
+            held_side = Signal.like(tick.side, name=f"side_{stage + 1}")
+            with m.If(self.tick_valid if p.compact_book else 1):
+                m.d.sync += [held_symbol.eq(symbol), held_side.eq(side)]
+            symbol, side = held_symbol, held_side
         m.d.sync += self.snapshot_valid.eq(bid_side.new_valid)
         with m.If(bid_side.new_valid):
             m.d.sync += [self.snapshot.symbol.eq(symbol), self.snapshot.side.eq(side)]

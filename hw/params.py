@@ -77,15 +77,15 @@ class CoreParams:
     def trace_latency(self) -> int:
         """Cycles from a tick's handshake to its book snapshot (trace port; the legs' stage s0).
 
-        Parallel book: compare (handshake cycle), update, snapshot. Compact book: N steps, then the snapshot.
+        Parallel book: compare (handshake cycle), decide, write, snapshot. Compact book: N steps, then the snapshot.
         """
-        return self.levels + 1 if self.compact_book else 2
+        return self.levels + 1 if self.compact_book else 3
 
     @property
     def latency(self) -> int:
         """Cycles from a tick's handshake to its recommendations on the output (fixed for every tick).
 
-        book (``trace_latency``: 2, or N + 1 for the compact book) + mid/prices (1) + mid-anchor/band (1)
+        book (``trace_latency``: 3, or N + 1 for the compact book) + mid/prices (1) + mid-anchor/band (1)
         + gamma product (M)
         + r_eff (1) + exposure product (M) + target (1) + threshold product (M) + thresholds (1) + position loop (1),
         with M = mul_latency; see docs/architecture.md for the stage-by-stage table.

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from hedgegate.host.cli import main
+from hedgegate.host.config import load_config
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TICKS = EXAMPLES / "ttf-eua-ticks.csv"
@@ -62,7 +63,7 @@ def test_sim_equals_model(tmp_path):
         assert replay(TICKS, "--config", CONFIG, "--backend", backend, "--out", out, "--trace", trace) == 0
         files[backend] = (read_jsonl(out), trace.read_bytes())
     sim_recs, model_recs = files["sim"][0], files["model"][0]
-    assert {rec.pop("latency_cycles") for rec in sim_recs} == {11}
+    assert {rec.pop("latency_cycles") for rec in sim_recs} == {load_config(CONFIG).params.latency}
     assert sim_recs == model_recs
     assert files["sim"][1] == files["model"][1]
 
