@@ -24,7 +24,7 @@ from amaranth_boards.icebreaker import ICEBreakerPlatform
 from amaranth_boards.ulx3s import ULX3S_25F_Platform, ULX3S_85F_Platform
 
 from .params import CoreParams
-from .pll import ECP5PLL, ICE40PLL
+from .pll import ECP5PLL, ICE40PLL, ecp5_pll_settings, ice40_pll_settings
 from .serial_engine import SerialEngine
 
 __all__ = ["Board", "BoardError", "BoardTop", "BOARD_NAMES", "board", "uart_divisor", "BAUD_TOLERANCE"]
@@ -39,6 +39,7 @@ _PLATFORMS = {
     "ulx3s-25f": ("ecp5", ULX3S_25F_Platform),
 }
 _PLL = {"ice40": ICE40PLL, "ecp5": ECP5PLL}
+_PLL_SETTINGS = {"ice40": ice40_pll_settings, "ecp5": ecp5_pll_settings}
 
 
 class BoardError(ValueError):
@@ -136,8 +137,8 @@ class BoardTop(Elaboratable):
             self.requested_mhz = self.board.clock_mhz if clock_mhz is None else clock_mhz
             if not self.requested_mhz > 0:
                 raise BoardError(f"clock must be positive, not {self.requested_mhz} MHz")
-            pll = _PLL[self.board.family]
-            self.pll_settings = pll._settings(self.board.input_hz, Fraction(self.requested_mhz) * 1_000_000)
+            settings = _PLL_SETTINGS[self.board.family]
+            self.pll_settings = settings(self.board.input_hz, Fraction(self.requested_mhz) * 1_000_000)
             self.clock_hz = self.pll_settings.achieved_hz
             self.baud = baud
             self.divisor = uart_divisor(self.clock_hz, baud)
