@@ -50,7 +50,7 @@ def _replay(args) -> int:
 
 
 def _build(args) -> int:
-    from ..hw.board import BoardError, board
+    from ..hw.board import BoardError, board, fastest_clock_mhz
     from ..hw.pll import PLLError
     from .build import TIMING_FAILED_STATUS, BuildError, build, find_programmer, format_table, program
 
@@ -72,9 +72,11 @@ def _build(args) -> int:
         except OSError as exc:
             return _fail(f"cannot write {exc.filename}: {exc.strerror}", 1)
     if not report["timing_met"]:
+        slower = fastest_clock_mhz(spec, report["fmax_mhz"])
+        advice = f"rebuild with --clock-mhz {slower:.6g} or lower" if slower else "no slower clock works at 3 Mbaud"
         print(f"hedgegate: warning: timing NOT met: fmax {report['fmax_mhz']:.2f} MHz < target "
               f"{report['target_mhz']:.3f} MHz; {report['bitstream']} is written but must not be run at "
-              f"{report['target_mhz']:g} MHz (rebuild with --clock-mhz {int(report['fmax_mhz'])} or lower)"
+              f"{report['target_mhz']:g} MHz ({advice}; fmax moves a little with the target)"
               + ("; board not programmed" if args.program else ""), file=sys.stderr)
         return TIMING_FAILED_STATUS
     if programmer is not None:

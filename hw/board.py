@@ -27,7 +27,8 @@ from .params import CoreParams
 from .pll import ECP5PLL, ICE40PLL, ecp5_pll_settings, ice40_pll_settings
 from .serial_engine import SerialEngine
 
-__all__ = ["Board", "BoardError", "BoardTop", "BOARD_NAMES", "board", "uart_divisor", "BAUD_TOLERANCE"]
+__all__ = ["Board", "BoardError", "BoardTop", "BOARD_NAMES", "board", "uart_divisor", "fastest_clock_mhz",
+           "BAUD_TOLERANCE"]
 
 BAUD_TOLERANCE = Fraction(1, 100)   # largest |actual - requested| / requested bit rate accepted
 MIN_DIVISOR = 4                      # hw/uart.py samples mid-bit; fewer than 4 cycles per bit is not supported
@@ -115,6 +116,26 @@ def uart_divisor(clock_hz, baud: int) -> int:
                          f"{float(BAUD_TOLERANCE):.0%}: the nearest divisor, {divisor}, gives {float(actual):.0f} "
                          f"baud ({float(error):.1%} off)")
     return divisor
+
+
+def fastest_clock_mhz(board_, max_mhz: float, baud: int = 3_000_000) -> float | None:
+    """The fastest core clock (MHz) not above ``max_mhz`` that the board's PLL makes and at which ``baud`` works.
+
+    With the UART's bit time a whole number of cycles, workable clocks sit near multiples of the baud rate, so the
+    candidates are ``divisor * baud`` for falling divisors; each is checked as :class:`BoardTop` would check it.
+    ``None`` if there is none (``max_mhz`` below the slowest). Used to tell a user what to rebuild with when timing
+    is not met.
+    """
+    spec = board(board_)
+    settings = _PLL_SETTINGS[spec.family]
+    for divisor in range(int(Fraction(max_mhz) * 1_000_000 * (1 + BAUD_TOLERANCE) / baud), MIN_DIVISOR - 1, -1):
+        try:
+            achieved = settings(spec.input_hz, divisor * baud).achieved_hz
+            if achieved <= Fraction(max_mhz) * 1_000_000 and uart_divisor(achieved, baud):
+                return float(achieved) / 1_000_000
+        except ValueError:
+            continue
+    return None
 
 
 class BoardTop(Elaboratable):

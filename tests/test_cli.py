@@ -207,3 +207,5 @@ def test_build_timing_verdict(tmp_path, monkeypatch, capsys, timing_met):
         assert status == 3 and programmed == []
         assert err.count("\n") == 1 and err.startswith("hedgegate: warning: timing NOT met: fmax 41.20 MHz < target")
         assert "board not programmed" in err
+        # The advice names a clock the PLL makes below the fmax at which 3 Mbaud still works (25 MHz x 11 / 7).
+        assert "rebuild with --clock-mhz 39.2857 or lower" in err

@@ -5,7 +5,7 @@ from fractions import Fraction
 
 import pytest
 
-from hedgegate.hw.board import BoardError, BoardTop, board, uart_divisor
+from hedgegate.hw.board import BoardError, BoardTop, board, fastest_clock_mhz, uart_divisor
 from hedgegate.hw.pll import PLLError, ecp5_pll_settings, ice40_pll_settings
 
 MHZ = 1_000_000
@@ -87,3 +87,12 @@ def test_board_registry_reads_constraints():
     assert top.divisor == round(top.clock_hz / 3_000_000)
     with pytest.raises(BoardError, match="unknown board 'de0' .known: icebreaker, ulx3s-25f, ulx3s-85f."):
         board("de0")
+
+
+def test_fastest_clock_below_fmax():
+    # ULX3S: 59.9 MHz of fmax -> 57.14 MHz (25 MHz x 16 / 7), 19 cycles per bit at 3 Mbaud (0.25 % fast).
+    assert fastest_clock_mhz("ulx3s-85f", 59.9) == pytest.approx(400 / 7)
+    # iCEBreaker: 23.9 MHz -> 21 MHz (7 cycles per bit); 24 MHz would be above the fmax.
+    assert fastest_clock_mhz("icebreaker", 23.9) == 21.0
+    assert fastest_clock_mhz("icebreaker", 24.0) == 24.0
+    assert fastest_clock_mhz("icebreaker", 15.0) is None       # below the iCE40 PLL's 16 MHz
