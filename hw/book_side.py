@@ -95,7 +95,11 @@ class BookSide(wiring.Component):
     def __init__(self, params: CoreParams, *, descending: bool):
         self._params = params
         self._descending = descending
-        super().__init__({
+        super().__init__(self._ports(params))
+
+    @staticmethod
+    def _ports(params: CoreParams) -> dict:
+        return {
             "tick_valid": In(1),
             "symbol":     In(params.symbol_width),
             "update":     In(1),
@@ -104,7 +108,7 @@ class BookSide(wiring.Component):
             "qty":        In(unsigned(params.qty_width)),
             "new_valid":  Out(1),
             "new_levels": Out(side_layout(params)),
-        })
+        }
 
     def _better(self, price, other):
         return price > other if self._descending else price < other

@@ -28,10 +28,11 @@ the symbol. The semantics are those of the parallel book and of the model, bit f
 """
 
 from amaranth.hdl import Array, Module, Signal, signed, unsigned
-from amaranth.lib import data, enum, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib import data, enum
+from amaranth.lib.wiring import Out
 
-from .layouts import level_layout, side_layout
+from .book_side import BookSide
+from .layouts import level_layout
 from .params import CoreParams
 
 __all__ = ["CompactBookSide"]
@@ -44,23 +45,12 @@ class _Mode(enum.Enum, shape=2):
     COPY = 3
 
 
-class CompactBookSide(wiring.Component):
-    """Bids (``descending=True``) or asks of S symbols, same ports as :class:`~.book_side.BookSide` plus ``busy``."""
+class CompactBookSide(BookSide):
+    """Bids (``descending=True``) or asks of S symbols: the ports of :class:`~.book_side.BookSide` plus ``busy``."""
 
-    def __init__(self, params: CoreParams, *, descending: bool):
-        self._params = params
-        self._descending = descending
-        super().__init__({
-            "tick_valid": In(1),
-            "symbol":     In(params.symbol_width),
-            "update":     In(1),
-            "clear":      In(1),
-            "price":      In(signed(params.price_width)),
-            "qty":        In(unsigned(params.qty_width)),
-            "busy":       Out(1),
-            "new_valid":  Out(1),
-            "new_levels": Out(side_layout(params)),
-        })
+    @staticmethod
+    def _ports(params: CoreParams) -> dict:
+        return {**BookSide._ports(params), "busy": Out(1)}
 
     def elaborate(self, platform):
         m = Module()
@@ -99,7 +89,7 @@ class CompactBookSide(wiring.Component):
             with m.If(~last):
                 m.d.comb += behind_or_empty.eq(select(1))
 
-        better = ~head.valid | (price > head.price if self._descending else price < head.price)
+        better = ~head.valid | self._better(price, head.price)
         match = head.valid & (price == head.price)
 
         push = Signal(level)
