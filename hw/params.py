@@ -85,9 +85,9 @@ class CoreParams:
     def latency(self) -> int:
         """Cycles from a tick's handshake to its recommendations on the output (fixed for every tick).
 
-        book (``trace_latency``: 3, or N + 1 for the compact book) + mid/prices (1) + mid-anchor/band (1)
-        + gamma product (M)
-        + r_eff (1) + exposure product (M) + target (1) + threshold product (M) + thresholds (1) + position loop (1),
+        book (``trace_latency``: 3, or N + 1 for the compact book) + eligibility/prices/mid - A/band (1)
+        + gamma product, r_eff (1 + M) + exposure product (1 + M) + T's range tests (1) + threshold product, Qt (M)
+        + bounds with Qt (1) + position loop (1),
         with M = mul_latency; see docs/architecture.md for the stage-by-stage table.
         """
         return self.trace_latency + 6 + 3 * self.mul_latency
