@@ -52,32 +52,30 @@ def _full_add(x, y, z):
     return x ^ y ^ z, (x & y) | (x & z) | (y & z)
 
 
+def _reduce_column(bits):
+    """Full (and, for a last pair, half) adders over bits of one weight: (the remaining bit or None, the carries,
+    which have twice the weight)."""
+    bits, carries = list(bits), []
+    while len(bits) > 1:
+        if len(bits) == 2:
+            x, y = bits.pop(), bits.pop()
+            bits.append(x ^ y)
+            carries.append(x & y)
+        else:
+            s, c = _full_add(bits.pop(), bits.pop(), bits.pop())
+            bits.append(s)
+            carries.append(c)
+    return (bits or [None])[0], carries
+
+
 def _count(bits):
     """The number of set bits among ``bits`` (at most 7) as (weight 1, weight 2, weight 4) bits, built from full
     adders so that it stays logic (each output is one LUT of its column's bits) rather than becoming an adder."""
-    ones, twos = list(bits), []
-    while len(ones) > 1:
-        if len(ones) == 2:
-            x, y = ones.pop(), ones.pop()
-            ones.append(x ^ y)
-            twos.append(x & y)
-        else:
-            s, c = _full_add(ones.pop(), ones.pop(), ones.pop())
-            ones.append(s)
-            twos.append(c)
-    fours = []
-    while len(twos) > 1:
-        if len(twos) == 2:
-            x, y = twos.pop(), twos.pop()
-            twos.append(x ^ y)
-            fours.append(x & y)
-        else:
-            s, c = _full_add(twos.pop(), twos.pop(), twos.pop())
-            twos.append(s)
-            fours.append(c)
+    ones, twos = _reduce_column(bits)
+    twos, fours = _reduce_column(twos)
     if len(fours) > 1:
         raise ValueError("a column of more than 7 bits")
-    return (ones or [None])[0], (twos or [None])[0], (fours or [None])[0]
+    return ones, twos, (fours or [None])[0]
 
 
 class Multiplier(wiring.Component):
