@@ -71,10 +71,12 @@ def after_update(sources, better, match, better_tick, match_tick, keep=None):
     ``keep`` (optional, per level) is ``~moved(sources)`` when it is available from a register.
     """
     n = len(better)
+    if keep is None:
+        keep = [~bit for bit in moved(sources)]
     new_better, new_match = [], []
     for i in range(n):
         src = sources[i]
-        keep_i = ~moved(sources)[i] if keep is None else keep[i]
+        keep_i = keep[i]
         new_better.append((src[Source.UP] & (better[i + 1] if i + 1 < n else 1))
                           | (src[Source.DOWN] & (better[i - 1] if i > 0 else 0))
                           | (src[Source.NEW] & better_tick) | src[Source.EMPTY] | (keep_i & better[i]))
