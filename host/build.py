@@ -11,8 +11,10 @@ times and errors can be reported and :func:`build` can stop after synthesis (``s
 
 Choices, and why (docs/boards.md has the full list):
 
-* Build folder relative to the current directory (``build/<board>/`` by default): the YoWASP tools run in a
-  WebAssembly sandbox that has its own ``/tmp``, so they cannot see files under the host's ``/tmp``.
+* Build folder ``build/<board>/`` under the current directory by default. Every tool runs *in* that folder and is
+  given relative file names: the YoWASP tools run in a WebAssembly sandbox that maps its own ``/tmp`` and sees the
+  host's files only through the current directory, so absolute paths under the host's ``/tmp`` would not be found,
+  while a build folder anywhere (``/tmp`` included) works.
 * The YoWASP launchers sit next to ``sys.executable``; that folder is put first on PATH, so a venv need not be
   activated.
 * nextpnr gets ``--seed`` (default 1, so results are reproducible), ``--timing-allow-fail`` (nextpnr 0.11 would
@@ -188,7 +190,7 @@ def build(board_name, *, clock_mhz=None, seed: int = 1, build_dir=None, params=N
     :param clock_mhz: core clock target; default the board's (constraints/boards.toml).
     :param params: core shape (:class:`~hedgegate.hw.params.CoreParams`); default the board's.
     :param build_dir: folder for the plan's files, relative to the current directory by default
-        (``build/<board>``); it must not be under /tmp (see the module docstring).
+        (``build/<board>``); any folder works (the tools run inside it, see the module docstring).
     :param synth_only: stop after Yosys; the report then has ``cells`` (Yosys's cell counts) instead of fmax and
         utilisation, and no bitstream.
     :param reuse_synthesis: skip Yosys when ``build_dir`` holds a finished synthesis of the very same RTLIL and
@@ -204,9 +206,6 @@ def build(board_name, *, clock_mhz=None, seed: int = 1, build_dir=None, params=N
     started = time.perf_counter()
     spec = lookup(board_name)
     folder = Path(build_dir if build_dir is not None else Path("build") / spec.name)
-    if str(folder.resolve()).startswith("/tmp/"):
-        raise BuildError(f"build folder {folder} is under /tmp, which the YoWASP tools cannot see; "
-                         "use a folder under the current directory")
     top = BoardTop(spec, params, clock_mhz)
     target_mhz = float(top.clock_hz) / 1e6
 

@@ -117,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--clock-mhz", type=float, metavar="F", help="core clock target (default: the board's)")
     build.add_argument("--seed", type=int, default=1, help="nextpnr placement seed (default 1)")
     build.add_argument("--build-dir", metavar="DIR",
-                       help="folder for the build files, not under /tmp (default build/BOARD)")
+                       help="folder for the build files (default build/BOARD)")
     build.add_argument("--report", metavar="REPORT.json", help="write the build report as JSON")
     build.add_argument("--program", action="store_true",
                        help="program the board after a build that meets timing (openFPGALoader or iceprog)")

@@ -9,8 +9,9 @@ Each board is built with its own core (constraints/boards.toml): for the ULX3S t
 L=2), which Yosys synthesises in 45-90 s here (2026-11-25, depending on load), so no reduced stand-in is needed.
 Place and route of both boards is tests/test_board_pnr.py (marker ``pnr``).
 
-The YoWASP tools cannot see /tmp (docs/toolchain.md), so the build folder is under the repository's build/ (the
-build itself runs each tool from inside it with relative paths) and is removed afterwards.
+The build folder is under the repository's build/ and is removed afterwards. The YoWASP tools cannot see absolute
+paths under the host's /tmp (docs/toolchain.md); the build runs each tool inside its folder with relative paths, so
+a folder under the system's temporary directory works too (the last test).
 """
 
 import json
@@ -79,3 +80,12 @@ def test_board_synthesises(name):
         assert {port: pins.get(port) for port in case["pins"]} == case["pins"]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_build_folder_in_temporary_directory(tmp_path):
+    """An absolute build folder under pytest's temporary directory (usually under /tmp, where the YoWASP sandbox
+    maps its own /tmp) synthesises like any other: the tools run inside it with relative file names."""
+    folder = tmp_path / "icebreaker"
+    report = build("icebreaker", synth_only=True, build_dir=folder)
+    assert report["cells"]["SB_PLL40_PAD"] == 1
+    assert "uart_0__tx__io" in json.loads((folder / "top.json").read_text())["modules"]["top"]["ports"]

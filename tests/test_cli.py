@@ -164,12 +164,7 @@ def test_build_bad_input_one_line_error(capsys, args, words):
     assert err.count("\n") == 1 and err.startswith("hedgegate: error: ") and words in err, err
 
 
-def test_build_refuses_tmp_and_missing_programmer(tmp_path, monkeypatch, capsys):
-    # Refused before anything is created or run (an explicit /tmp path: pytest's tmp_path need not be under /tmp).
-    assert main(["build", "--board", "icebreaker", "--build-dir", "/tmp/hedgegate-test-build"]) == 1
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "under /tmp, which the YoWASP tools cannot see" in err, err
-
+def test_build_without_programmer(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("PATH", str(tmp_path))          # no programmer anywhere
     for var in ("OPENFPGALOADER", "ICEPROG"):
         monkeypatch.delenv(var, raising=False)
