@@ -1,7 +1,7 @@
 """Benchmark: fmax of the core and of its parts on ECP5, with the open toolchain from PyPI.
 
     pip install .      # the YoWASP Yosys and nextpnr are dependencies of the project
-    python bench/fmax.py core|book|leg [--mul-latency M] [--device 85k|25k] [--seed N] [--no-route]
+    python bench/fmax.py core|book|leg [--mul-latency M] [--device 85k|25k] [--seed N] [--no-route] [--tag T]
 
 Wraps the part in a harness that feeds every input from one serial-in shift register and XOR-reduces every output,
 in registered levels, into two flip-flops (so nothing is optimised away and the part's own register-to-register
@@ -89,11 +89,12 @@ def main():
     parser.add_argument("--device", default="85k", choices=("85k", "25k"))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-route", action="store_true")
+    parser.add_argument("--tag", default="", help="suffix of the build folder, so that several runs can go at once")
     args = parser.parse_args()
 
     params = CoreParams(mul_latency=args.mul_latency)
     dut = {"core": HedgeCore, "book": OrderBook, "leg": HedgeLeg}[args.part](params)
-    folder = Path("build") / f"fmax-{args.part}"
+    folder = Path("build") / f"fmax-{args.part}{'-' + args.tag if args.tag else ''}"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "top.il").write_text(rtlil.convert(Harness(dut), name="top", platform=ecp5_platform(args.device)))
     (folder / "top.lpf").write_text('LOCATE COMP "clk" SITE "G2";\nIOBUF PORT "clk" IO_TYPE=LVCMOS33;\n')

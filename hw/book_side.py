@@ -1,4 +1,4 @@
-"""One side (bids or asks) of S order books: storage and a three-stage update that takes one tick per cycle.
+"""One side (bids or asks) of S order books: storage and a four-stage update that takes one tick per cycle.
 
 The N levels of each symbol are kept sorted best first (bids descending, asks ascending) with empty levels, all-zero,
 at the end. A tick (price, qty) on this side is decided by N parallel comparisons of its price with the levels:
@@ -12,23 +12,29 @@ levels below move down one and the worst falls off (if no position is ``better``
 better than its worst level: nothing changes). With qty = 0 a matched level is removed and the levels below move up
 one (``better | match`` marks the matched level and everything below it). ``clear`` empties the side.
 
-Why three stages. Done in one cycle, the loop from the stored levels through a symbol multiplexer, a price-wide
+Why four stages. Done in one cycle, the loop from the stored levels through a symbol multiplexer, a price-wide
 comparator (a carry chain), the priority logic and 65-bit level multiplexers back to the storage limits the clock to
-~44 MHz on an ECP5 (routed, bench/results/fmax.txt). Here the only loop left is the decision itself:
+~44 MHz on an ECP5 (routed, bench/results/fmax.txt); with the multiplexer, the comparator and a correction in one
+stage (the three-stage book of commit 84c4272) the compare stage limited it to ~54 MHz, most of it routing between the
+symbol multiplexer and the carry chains. Here every stage is at most one carry chain or one multiplexer and a few LUT
+levels, and the only loop left is the decision itself:
 
-* **compare** (the cycle the tick is accepted, tick t): the price is compared with the levels of its symbol as stored
-  now, and with the prices of the two ticks ahead of it. The stored levels lag: tick t-1 is being decided and tick
-  t-2's new levels are being written. But every update is recorded per level as a *source* -- ``KEEP``, ``QTY`` (new
-  size, same price), ``UP`` (from the level below, a delete above), ``DOWN`` (from the level above, an insert
-  above), ``NEW`` (the tick's price), ``EMPTY`` -- so a comparison with level i *after* an update is one of the
-  comparisons with levels i - 1, i, i + 1 before it, with that tick's price, or "empty", picked by the source. The
-  compare stage applies tick t-2's sources (if it was on the same symbol) and registers the result.
-* **decide** (next cycle): applies tick t-1's sources the same way (if on the same symbol), which gives the
+* **fetch** (the cycle the tick is accepted, tick t): the prices and valid bits of the tick's symbol's levels, as
+  stored now, are registered next to the comparators (the symbol multiplexer alone).
+* **compare** (next cycle): the price is compared with the fetched levels and with the prices of the three ticks
+  ahead of it. The fetched levels lag: tick t-1 is being decided, tick t-2's new levels are being written and tick
+  t-3's were written while the levels were fetched. But every update is recorded per level as a *source* --
+  ``KEEP``, ``QTY`` (new size, same price), ``UP`` (from the level below, a delete above), ``DOWN`` (from the level
+  above, an insert above), ``NEW`` (the tick's price), ``EMPTY`` -- so a comparison with level i *after* an update is
+  one of the comparisons with levels i - 1, i, i + 1 before it, with that tick's price, or "empty", picked by the
+  source. The compare stage applies tick t-3's and then tick t-2's sources (each only if on the same symbol) and
+  registers the result.
+* **decide** (the cycle after): applies tick t-1's sources the same way (if on the same symbol), which gives the
   comparisons with the levels as tick t must see them, and decides tick t's sources. This stage is the loop: from
   registered comparison bits and sources to registered sources, through a 5-way one-hot selection, the thermometer
   edge and an N-input OR -- no carry chain, no symbol multiplexer, no 65-bit data.
-* **write** (the cycle after): the new levels are a one-hot multiplexer of the stored neighbours, the tick, or empty,
-  selected by the registered sources, and are written back. They are also ``new_levels`` (``new_valid`` high).
+* **write** (the cycle after that): the new levels are a one-hot multiplexer of the stored neighbours, the tick, or
+  empty, selected by the registered sources, and are written back. They are also ``new_levels`` (``new_valid`` high).
 
 Ticks on the same symbol and side may come in consecutive cycles (initiation interval 1) without stalls. The tick's
 symbol must be below S (the host and the frame decoder check it); the gateware does not re-check.
@@ -89,9 +95,10 @@ def after_update(sources, better, match, better_tick, match_tick, keep=None):
 class BookSide(wiring.Component):
     """Bids (``descending=True``) or asks of S symbols.
 
-    Inputs are presented in the compare cycle: ``tick_valid`` (a tick is accepted now), its ``symbol``, ``price``,
-    ``qty``, ``update`` (the tick is on this side) and ``clear`` (empty this side of the symbol). Two cycles later the
-    updated side of that symbol is on ``new_levels`` with ``new_valid`` high, and it is stored at the end of that cycle.
+    Inputs are presented in the fetch cycle: ``tick_valid`` (a tick is accepted now), its ``symbol``, ``price``,
+    ``qty``, ``update`` (the tick is on this side) and ``clear`` (empty this side of the symbol). Three cycles later
+    (``CoreParams.trace_latency - 1``) the updated side of that symbol is on ``new_levels`` with ``new_valid`` high,
+    and it is stored at the end of that cycle.
     """
 
     def __init__(self, params: CoreParams, *, descending: bool):
@@ -124,44 +131,77 @@ class BookSide(wiring.Component):
 
         storage = [Signal(layout.size, name=f"symbol{s}") for s in range(p.symbols)]
 
-        # Registers of the decide (d_) and write (w_) stages.
-        d_valid, w_valid = Signal(), Signal()
-        d_symbol, w_symbol = Signal(p.symbol_width), Signal(p.symbol_width)
-        d_price, w_price = Signal(signed(p.price_width)), Signal(signed(p.price_width))
-        d_qty, w_qty = Signal(unsigned(p.qty_width)), Signal(unsigned(p.qty_width))
+        def read(symbol, name):
+            """The levels of `symbol` as stored now (the symbol multiplexer)."""
+            levels = Signal(layout, name=name)
+            m.d.comb += levels.eq(Array(storage)[symbol] if p.symbols > 1 else storage[0])
+            return levels
+
+        # Registers, named after the stage that reads them: compare (c_), decide (d_), write (w_), and the tick that
+        # left the write stage a cycle ago (x_). In the fetch cycle of tick t they hold ticks t-1, t-2 and t-3 (or
+        # whatever took those slots: a cycle without a tick has its valid bit low).
+        c_valid, d_valid, w_valid = Signal(), Signal(), Signal()
+        c_symbol, d_symbol, w_symbol = (Signal(p.symbol_width, name=f"{x}_symbol") for x in "cdw")
+        c_price, d_price, w_price, x_price = (Signal(signed(p.price_width), name=f"{x}_price") for x in "cdwx")
+        c_qty, d_qty, w_qty = (Signal(unsigned(p.qty_width), name=f"{x}_qty") for x in "cdw")
+        c_update, c_clear, c_insert = Signal(), Signal(), Signal()
         d_update, d_clear, d_insert = Signal(), Signal(), Signal()
+        c_levels = Signal(layout, name="c_levels")     # fetched: valid and price only (qty is never compared)
+        c_same_prev = Signal()                          # tick t and tick t-1 (in decide next cycle) on one symbol
+        c_same_w = Signal()                             # ... tick t-2, in the write stage in the compare cycle
+        c_same_x = Signal()                             # ... tick t-3, written in the fetch cycle
         d_better, d_match = Signal(n), Signal(n)          # against the levels after tick t-2
         d_better_prev, d_match_prev = Signal(), Signal()  # against tick t-1's price
         d_prev_sources = Signal(sources_layout)           # tick t-1's sources if on the same symbol, else 0
         d_prev_keep = Signal(n, init=(1 << n) - 1)        # ... and which levels it left in place
         d_prev_removed = Signal(n)                        # ... and which of the levels it compared with it removed
         d_prev_added = Signal()                           # ... and whether it added its price
-        w_sources = Signal(sources_layout)
+        w_sources, x_sources = Signal(sources_layout), Signal(sources_layout)
         w_here = [Signal(name=f"w_here{s}") for s in range(p.symbols)]   # the write stage holds symbol s
 
+        # Fetch stage -----------------------------------------------------------------------------------------------
+        stored = read(self.symbol, "fetch_levels")
+        m.d.sync += [
+            *(c_levels[i].valid.eq(stored[i].valid) for i in range(n)),
+            *(c_levels[i].price.eq(stored[i].price) for i in range(n)),
+            c_valid.eq(self.tick_valid),
+            c_symbol.eq(self.symbol),
+            c_price.eq(self.price),
+            c_qty.eq(self.qty),
+            c_update.eq(self.update),
+            c_clear.eq(self.clear),
+            c_insert.eq(self.update & (self.qty != 0)),
+            # Which of the ticks ahead are on this symbol, from the registers that hold them now.
+            c_same_prev.eq(self.tick_valid & c_valid & (c_symbol == self.symbol)),
+            c_same_w.eq(self.tick_valid & d_valid & (d_symbol == self.symbol)),
+            c_same_x.eq(self.tick_valid & w_valid & (w_symbol == self.symbol)),
+        ]
+
         # Compare stage ---------------------------------------------------------------------------------------------
-        stored = Signal(layout, name="compare_levels")
-        m.d.comb += stored.eq(Array(storage)[self.symbol] if p.symbols > 1 else storage[0])
         raw_better, raw_match = Signal(n, name="c_better_raw"), Signal(n, name="c_match_raw")
         m.d.comb += [
-            raw_better.eq(Cat(~stored[i].valid | self._better(self.price, stored[i].price) for i in range(n))),
-            raw_match.eq(Cat(stored[i].valid & (self.price == stored[i].price) for i in range(n))),
+            raw_better.eq(Cat(~c_levels[i].valid | self._better(c_price, c_levels[i].price) for i in range(n))),
+            raw_match.eq(Cat(c_levels[i].valid & (c_price == c_levels[i].price) for i in range(n))),
         ]
-        same_as_write = w_valid & (w_symbol == self.symbol)
-        better, match = after_update([w_sources[i] & same_as_write.replicate(SOURCE_BITS) for i in range(n)],
-                                     raw_better, raw_match, self._better(self.price, w_price), self.price == w_price)
+
+        def gated(sources, same):
+            return [sources[i] & same.replicate(SOURCE_BITS) for i in range(n)]
+        better, match = after_update(gated(x_sources, c_same_x), raw_better, raw_match,
+                                     self._better(c_price, x_price), c_price == x_price)
+        better, match = after_update(gated(w_sources, c_same_w), better, match,
+                                     self._better(c_price, w_price), c_price == w_price)
         m.d.sync += [
-            d_valid.eq(self.tick_valid),
-            d_symbol.eq(self.symbol),
-            d_price.eq(self.price),
-            d_qty.eq(self.qty),
-            d_update.eq(self.update),
-            d_clear.eq(self.clear),
-            d_insert.eq(self.update & (self.qty != 0)),
+            d_valid.eq(c_valid),
+            d_symbol.eq(c_symbol),
+            d_price.eq(c_price),
+            d_qty.eq(c_qty),
+            d_update.eq(c_update),
+            d_clear.eq(c_clear),
+            d_insert.eq(c_insert),
             d_better.eq(better),
             d_match.eq(match),
-            d_better_prev.eq(self._better(self.price, d_price)),
-            d_match_prev.eq(self.price == d_price),
+            d_better_prev.eq(self._better(c_price, d_price)),
+            d_match_prev.eq(c_price == d_price),
         ]
 
         # Decide stage ----------------------------------------------------------------------------------------------
@@ -189,8 +229,7 @@ class BookSide(wiring.Component):
         inserted = d_insert & ~any_match & better[n - 1]        # better is a thermometer: any position is better
         removed = Cat(d_clear | (d_update & ~d_insert & match[k]) | (inserted if k == n - 1 else 0)
                       for k in range(n))
-        next_same = self.tick_valid & d_valid & (d_symbol == self.symbol)
-        with m.If(next_same):
+        with m.If(c_same_prev):
             m.d.sync += [
                 d_prev_sources.eq(sources),
                 d_prev_keep.eq(~Cat(*moved([sources[i] for i in range(n)]))),
@@ -209,8 +248,7 @@ class BookSide(wiring.Component):
         ]
 
         # Write stage -----------------------------------------------------------------------------------------------
-        levels = Signal(layout, name="write_levels")
-        m.d.comb += levels.eq(Array(storage)[w_symbol] if p.symbols > 1 else storage[0])
+        levels = read(w_symbol, "write_levels")
         new = self.new_levels
         level = level_layout(p)
         tick_level = Signal(level)
@@ -235,4 +273,6 @@ class BookSide(wiring.Component):
         for s in range(p.symbols):
             with m.If(w_here[s]):
                 m.d.sync += storage[s].eq(new)
+        # The update written in this cycle, for the compare stage of the tick fetched in this cycle.
+        m.d.sync += [x_sources.eq(w_sources), x_price.eq(w_price)]
         return m

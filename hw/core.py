@@ -1,8 +1,8 @@
 """The hedging core: order books, hedge legs and their register file behind one ordered command stream.
 
-Commands (ticks and register writes) enter through ``cmd``. A tick is compared with its symbol's book as it is
-accepted, then the book decides and writes its update (``OrderBook``), and from the book snapshot every leg evaluates the hedge law in a fixed-length
-pipeline; ``latency`` cycles after its handshake the tick's recommendations are on ``recs``, one slot per leg in leg
+Commands (ticks and register writes) enter through ``cmd``. The book fetches the levels of a tick's symbol as it
+is accepted, then compares, decides and writes its update (``OrderBook``), and from the book snapshot every leg
+evaluates the hedge law in a fixed-length pipeline; ``latency`` cycles after its handshake the tick's recommendations are on ``recs``, one slot per leg in leg
 order, whether or not any leg fired. Ticks are accepted on every cycle (``ready`` stays high while only ticks arrive).
 
 A register write waits in the input stage until no tick is in flight, is applied in one cycle, and blocks the stream
@@ -106,8 +106,8 @@ class HedgeCore(wiring.Component):
             ]
 
         # Book and legs ---------------------------------------------------------------------------------------------
-        # The book compares a tick in the cycle it is accepted (alongside the input register), so its snapshot is
-        # ready trace_latency cycles after the handshake.
+        # The book fetches a tick's levels in the cycle it is accepted (alongside the input register), so its
+        # snapshot is ready trace_latency cycles after the handshake.
         m.d.comb += [
             book.tick_valid.eq(self.cmd.valid & self.cmd.ready & (self.cmd.payload.kind == int(CommandKind.TICK))),
             book.tick.eq(self.cmd.payload.body.tick),

@@ -1,8 +1,8 @@
 """Top-N order books for S symbols, one tick per clock cycle.
 
-Two side units, bids and asks, each hold their side of all S books in flip-flops: :class:`BookSide` updates it in two
-stages (compare, then update; see :mod:`.book_side` for why and how ticks in consecutive cycles stay exact) and
-takes a tick on every cycle; with ``CoreParams.compact_book``, :class:`CompactBookSide` walks the levels one per cycle
+Two side units, bids and asks, each hold their side of all S books in flip-flops: :class:`BookSide` updates it in four
+stages (fetch, compare, decide, write; see :mod:`.book_side` for why and how ticks in consecutive cycles stay exact)
+and takes a tick on every cycle; with ``CoreParams.compact_book``, :class:`CompactBookSide` walks the levels one per cycle
 and takes a tick every N cycles (``busy`` is high in between). The side a tick names is updated, both are emptied by
 ``clear``, ``trade`` changes nothing.
 
@@ -59,7 +59,7 @@ class OrderBook(wiring.Component):
             m.d.comb += self.busy.eq(bid_side.busy)
 
         # The tick's symbol and side, from its handshake to the cycle its new levels are ready: held for the compact
-        # book (the next tick comes no earlier than that cycle), delayed along the parallel book's two stages.
+        # book (the next tick comes no earlier than that cycle), delayed along the parallel book's stages.
         symbol, side = tick.symbol, tick.side
         for stage in range(1 if p.compact_book else p.trace_latency - 1):
             held_symbol = Signal.like(tick.symbol, name=f"symbol_{stage + 1}")

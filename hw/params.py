@@ -19,6 +19,9 @@ class CoreParams:
     mul_latency  -- pipeline registers per wide multiply (1 or more); trades fmax for latency.
     compact_book -- walk the book one level per cycle with one comparator per side (hw/compact_book_side.py)
                     instead of updating all levels at once: far smaller, but a tick every ``levels`` cycles only.
+    compact_leg  -- compute each leg's hedge law in a fixed sequence of cycles on one 16 x 16 multiplier
+                    (hw/compact_hedge_leg.py) instead of the pipelined HedgeLeg: far smaller, but the core then
+                    takes a tick only when the previous one is out (``tick_interval`` = ``latency``).
     """
     symbols: int = 4
     levels: int = 10
@@ -27,6 +30,7 @@ class CoreParams:
     qty_width: int = 32
     mul_latency: int = 1
     compact_book: bool = False
+    compact_leg: bool = False
 
     def __post_init__(self):
         if self.symbols < 1:
@@ -70,27 +74,44 @@ class CoreParams:
 
     @property
     def tick_interval(self) -> int:
-        """Cycles from one tick's handshake to the earliest next one (1: a tick on every cycle)."""
+        """Cycles from one tick's handshake to the earliest next one (1: a tick on every cycle).
+
+        The compact leg holds one tick at a time (its sequencer and its intermediate registers), so with it the next
+        tick is accepted only in the cycle the previous one's recommendations are out.
+        """
+        if self.compact_leg:
+            return self.latency
         return self.levels if self.compact_book else 1
 
     @property
     def trace_latency(self) -> int:
         """Cycles from a tick's handshake to its book snapshot (trace port; the legs' stage s0).
 
-        Parallel book: compare (handshake cycle), decide, write, snapshot. Compact book: N steps, then the snapshot.
+        Parallel book: fetch (handshake cycle), compare, decide, write, snapshot. Compact book: N steps, then the
+        snapshot.
         """
-        return self.levels + 1 if self.compact_book else 3
+        return self.levels + 1 if self.compact_book else 4
 
     @property
     def latency(self) -> int:
         """Cycles from a tick's handshake to its recommendations on the output (fixed for every tick).
 
-        book (``trace_latency``: 3, or N + 1 for the compact book) + eligibility/prices/mid - A/band (1)
+        book (``trace_latency``: 4, or N + 1 for the compact book) + eligibility/prices/mid - A/band (1)
         + gamma product, r_eff (1 + M) + exposure product (1 + M) + T's range tests (1) + threshold product, Qt (M)
         + bounds with Qt (1) + position loop (1),
         with M = mul_latency; see docs/architecture.md for the stage-by-stage table.
+        With the compact leg the leg's part is ``leg_latency`` instead (a fixed count of sequencer steps).
         """
-        return self.trace_latency + 6 + 3 * self.mul_latency
+        return self.trace_latency + self.leg_latency
+
+    @property
+    def leg_latency(self) -> int:
+        """Cycles from the book snapshot (the legs' stage s0) to the recommendations: 6 + 3 x mul_latency for the
+        pipelined leg; for the compact leg the length of its schedule (``compact_hedge_leg.leg_latency``)."""
+        if self.compact_leg:
+            from .compact_hedge_leg import leg_latency     # the schedule is built from the widths; cached there
+            return leg_latency(self)
+        return 6 + 3 * self.mul_latency
 
 
 # Fixed-point and integer formats shared by every backend.

@@ -1,4 +1,4 @@
-"""BookSide (parallel: compare, decide, write stages) and CompactBookSide (one level per cycle) against the model.
+"""BookSide (parallel: fetch, compare, decide, write stages) and CompactBookSide (one level per cycle) against the model.
 
 Ticks arrive on most cycles, on few symbols and few prices, so that consecutive ticks on the same symbol (the case
 the update stage corrects its registered comparisons for) hit matches, inserts, deletes and clears in every order.
@@ -23,7 +23,7 @@ def test_book_side_matches_model(compact, descending, symbols, depth):
     params = CoreParams(symbols=symbols, levels=depth, price_width=16, qty_width=8, compact_book=compact)
     codec = SideCodec(params)
     dut = (CompactBookSide if compact else BookSide)(params, descending=descending)
-    delay = depth if compact else 2           # handshake -> new_levels
+    delay = params.trace_latency - 1          # handshake -> new_levels
     rng = random.Random(depth * 7 + symbols * 2 + descending)
     cycles = 4000 if not compact else 1000 * depth
 
