@@ -21,6 +21,7 @@ from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .compact_hedge_leg import CompactHedgeLeg
 from .hedge_leg import HedgeLeg
 from .layouts import CommandKind, command_layout, recs_layout, snapshot_layout
 from .order_book import OrderBook
@@ -69,18 +70,32 @@ class HedgeCore(wiring.Component):
         in_is_write = in_valid & (in_cmd.kind == int(CommandKind.WRITE))
 
         m.submodules.book = book = OrderBook(p)
-        legs = [HedgeLeg(p) for _ in range(p.legs)]
+        legs = [(CompactHedgeLeg if p.compact_leg else HedgeLeg)(p) for _ in range(p.legs)]
         for index, leg in enumerate(legs):
             m.submodules[f"leg{index}"] = leg
         busy = Signal()
         m.d.comb += busy.eq(sum(leg.busy for leg in legs) != 0 if legs else 0)
 
         # Ticks in flight between the book stage and the output: a write waits until there are none.
-        in_flight = Signal(p.latency - 1)
-        m.d.sync += in_flight.eq((in_flight << 1) | in_is_tick)
-        apply_write = in_is_write & (in_flight == 0) & ~busy
+        tick_hold = Signal()          # a tick was accepted less than tick_interval cycles ago (compact leg only)
+        if p.compact_leg:
+            # One tick at a time (tick_interval = latency): `ready` stays low for latency - 1 cycles after a tick's
+            # handshake, so a tick is in flight exactly while the count runs, and the output stamps below can be
+            # taken from the input stage, which nothing overwrites meanwhile.
+            hold = Signal(range(p.tick_interval))
+            with m.If(self.cmd.valid & self.cmd.ready & (self.cmd.payload.kind == int(CommandKind.TICK))):
+                m.d.sync += hold.eq(p.tick_interval - 1)
+            with m.Elif(hold != 0):
+                m.d.sync += hold.eq(hold - 1)
+            m.d.comb += tick_hold.eq(hold != 0)
+            no_tick_in_flight = ~tick_hold
+        else:
+            in_flight = Signal(p.latency - 1)
+            m.d.sync += in_flight.eq((in_flight << 1) | in_is_tick)
+            no_tick_in_flight = in_flight == 0
+        apply_write = in_is_write & no_tick_in_flight & ~busy
 
-        m.d.comb += self.cmd.ready.eq(~in_is_write & ~busy & ~book.busy)
+        m.d.comb += self.cmd.ready.eq(~in_is_write & ~busy & ~book.busy & ~tick_hold)
         with m.If(self.cmd.valid & self.cmd.ready):
             m.d.sync += [
                 in_valid.eq(1),
@@ -128,7 +143,7 @@ class HedgeCore(wiring.Component):
 
         # Output ----------------------------------------------------------------------------------------------------
         tick_index, cycle_in = in_tick_index, in_cycle
-        for stage in range(p.latency - 1):
+        for stage in range(0 if p.compact_leg else p.latency - 1):
             tick_index_next = Signal(COUNTER_WIDTH, name=f"tick_index_{stage + 2}")
             cycle_in_next = Signal(COUNTER_WIDTH, name=f"cycle_in_{stage + 2}")
             m.d.sync += [tick_index_next.eq(tick_index), cycle_in_next.eq(cycle_in)]

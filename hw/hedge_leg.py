@@ -67,7 +67,7 @@ from .params import POSITION_MAX, RATIO_FRAC_BITS, THRESHOLD_RECIP_SHIFT, CorePa
 from .regmap import REG_ADDR_WIDTH, REG_DATA_WIDTH, LegReg, leg_register_shapes, leg_reset_values
 from .threshold_divider import ThresholdDivider
 
-__all__ = ["HedgeLeg"]
+__all__ = ["HedgeLeg", "leg_registers", "position_write"]
 
 _CMP_WIDTH = 38          # the loop's comparisons: H and its bounds (T -+ Qt is 37 bits signed) in offset binary
 
@@ -117,11 +117,57 @@ def _ge(a, b):
     return ~_lt(a, b)
 
 
+
+def leg_registers(m, leg) -> tuple[dict, Signal]:
+    """A leg's register file (docs/numbers.md formats, reset values of regmap): ``(registers, H)``, where
+    ``registers`` maps each :class:`LegReg` but HEDGE_POSITION and ADJUST_POSITION to its register, written from
+    ``leg.write``/``write_addr``/``write_data`` (the low bits of the data); H is returned unwritten, for the leg to
+    load (its writes saturate, see :func:`position_write`)."""
+    params = leg._params
+    resets = leg_reset_values(params)
+    regs = {}
+    for addr, shape in leg_register_shapes(params).items():
+        if addr != LegReg.ADJUST_POSITION:
+            regs[addr] = Signal(shape, name=addr.name.lower(), init=resets[addr])
+    position = regs.pop(LegReg.HEDGE_POSITION)     # H: written by the leg and (saturated) by the host
+    for addr, register in regs.items():
+        with m.If(leg.write & (leg.write_addr == int(addr))):
+            m.d.sync += register.eq(leg.write_data[:len(register)])
+    return regs, position
+
+
+def position_write(m, leg, position) -> tuple[Signal, Signal]:
+    """A write of H (HEDGE_POSITION: the value, ADJUST_POSITION: H + the value), saturated to +-(2^31 - 1) in
+    registered steps, as there is time: the write is registered, then the sum, then its range tests, then the
+    saturated value. Returns ``(written, value)``: ``written`` is high the cycle after such a write, ``value`` holds
+    the saturated H three cycles after that."""
+    def reg(value, name, shape=None):
+        out = Signal(shape if shape is not None else Shape.cast(value.shape()), name=name)
+        m.d.sync += out.eq(value)
+        return out
+    h_write = reg(leg.write & (leg.write_addr == int(LegReg.HEDGE_POSITION)), "h_write")
+    h_adjust = reg(leg.write & (leg.write_addr == int(LegReg.ADJUST_POSITION)), "h_adjust")
+    h_data = reg(leg.write_data.as_signed(), "h_data")
+    load_sum = reg(Mux(h_adjust, position, 0) + h_data, "load_sum", signed(33))
+    load_low = reg(load_sum[:32].as_signed(), "load_low")
+    load_negative = reg(load_sum[32], "load_negative")
+    load_saturate = reg((load_sum[32] != load_sum[31])                      # outside the int32 range
+                        | (load_sum[31] & ~load_sum[:31].any()), "load_saturate")   # or -2^31
+    load_value = reg(Mux(load_saturate, Mux(load_negative, -POSITION_MAX, POSITION_MAX), load_low),
+                     "load_value", signed(32))
+    return h_write | h_adjust, load_value
+
+
 class HedgeLeg(wiring.Component):
     def __init__(self, params: CoreParams):
         self._params = params
+        super().__init__(self._ports(params))
+
+    @staticmethod
+    def _ports(params: CoreParams) -> dict:
+        """The ports of a leg (shared with :class:`~.compact_hedge_leg.CompactHedgeLeg`)."""
         price = signed(params.price_width)
-        super().__init__({
+        return {
             # Book snapshot after a tick (stage s0).
             "book_valid":     In(1),
             "book_symbol":    In(params.symbol_width),
@@ -137,7 +183,8 @@ class HedgeLeg(wiring.Component):
             "write_data":     In(REG_DATA_WIDTH),
             "busy":           Out(1),
             "position_now":   Out(signed(32)),
-            # Result, 6 + 3M cycles after s0 (the stage table above; the core adds the book's trace_latency).
+            # Result, CoreParams.leg_latency cycles after s0 (6 + 3M here: the stage table above; the core adds the
+            # book's trace_latency). fire, limit_blocked and price_blocked are high for that one cycle.
             "fire":           Out(1),
             "side":           Out(1),
             "qty":            Out(32),
@@ -145,7 +192,7 @@ class HedgeLeg(wiring.Component):
             "hedge_position": Out(signed(32)),
             "limit_blocked":  Out(1),
             "price_blocked":  Out(1),
-        })
+        }
 
     def elaborate(self, platform):
         m = Module()
@@ -183,40 +230,19 @@ class HedgeLeg(wiring.Component):
             return out
 
         # Registers ------------------------------------------------------------------------------------------------
-        resets = leg_reset_values(p)
-        regs = {}
-        for addr, shape in leg_register_shapes(p).items():
-            if addr == LegReg.ADJUST_POSITION:
-                continue
-            regs[addr] = Signal(shape, name=addr.name.lower(), init=resets[addr])
-        position = regs.pop(LegReg.HEDGE_POSITION)     # H: written by the loop and by the host
-        for addr, register in regs.items():
-            if addr != LegReg.THRESHOLD_BPS:
-                with m.If(self.write & (self.write_addr == int(addr))):
-                    m.d.sync += register.eq(self.write_data[:len(register)])
-        with m.If(self.write & (self.write_addr == int(LegReg.THRESHOLD_BPS))):
-            m.d.sync += regs[LegReg.THRESHOLD_BPS].eq(self.write_data[:16])
+        regs, position = leg_registers(m, self)
         m.submodules.divider = divider = ThresholdDivider()
 
-        # A write of H (HEDGE_POSITION, or ADJUST_POSITION: H + value) takes six cycles, as it has time: the write is
-        # registered, then the sum, then its range tests, then the saturated value, which goes into the loop stage's
-        # input, and the loop loads it; `busy` covers the last five (the core applies nothing and accepts no tick
+        # A write of H (HEDGE_POSITION, or ADJUST_POSITION: H + value) takes six cycles, as it has time: the
+        # saturated value is ready four cycles after the write (position_write), goes into the loop stage's input,
+        # and the loop loads it; `busy` covers the last five (the core applies nothing and accepts no tick
         # meanwhile).
-        h_write = reg(self.write & (self.write_addr == int(LegReg.HEDGE_POSITION)), "h_write")
-        h_adjust = reg(self.write & (self.write_addr == int(LegReg.ADJUST_POSITION)), "h_adjust")
-        h_data = reg(self.write_data.as_signed(), "h_data")
-        load_sum = reg(Mux(h_adjust, position, 0) + h_data, "load_sum", signed(33))
-        load_low = reg(load_sum[:32].as_signed(), "load_low")
-        load_negative = reg(load_sum[32], "load_negative")
-        load_saturate = reg((load_sum[32] != load_sum[31])                      # outside the int32 range
-                            | (load_sum[31] & ~load_sum[:31].any()), "load_saturate")   # or -2^31
-        load_value = reg(Mux(load_saturate, Mux(load_negative, -POSITION_MAX, POSITION_MAX), load_low),
-                         "load_value", signed(32))
+        h_written, load_value = position_write(m, self, position)
         # `load` is high in the cycle the bounds stage puts load_value into the loop stage's input, `load_l` when
         # the loop loads it; load_pulse(d) is high d cycles before `load`, for what must be set up earlier.
         # load_steps[k] is high k + 1 cycles after the write; load_value is valid from k = 3 on.
         load_cycle = max(3, 1 if mul == 1 else mul - 1)        # that, and s_bounds - t_ready (see force_sell)
-        load_steps = [h_write | h_adjust]
+        load_steps = [h_written]
         for step in range(load_cycle + 1):
             load_steps.append(reg(load_steps[-1], f"load_step{step}"))
 

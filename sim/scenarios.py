@@ -4,7 +4,13 @@ Each scenario is a function of the core's parameters returning a list of command
 tests run every scenario on the gateware and compare each cycle's outputs with the model; ``tests/test_model.py``
 checks the model's answers for them against results worked out by hand.
 Scenarios that need more legs, levels or symbols than a build has use what there is (e.g. ``min(4, params.legs)``).
+Their prices are written around 45,000 (milli-units); for a price width too narrow for that, every tick price and
+every price register written (band, anchor) is moved by one constant into range (:func:`fit_prices`), which changes
+no decision of the book or the hedge law.
 """
+
+import dataclasses
+import functools
 
 from ..host.commands import Write, halt_write
 from ..hw.layouts import TickSide
@@ -202,6 +208,33 @@ def back_to_back(p: CoreParams):
     return cmds
 
 
-SCENARIOS = {f.__name__: f for f in (
+_PRICE_REGISTERS = (LegReg.BAND_LO, LegReg.BAND_HI, LegReg.ANCHOR)
+
+
+def fit_prices(p: CoreParams, commands: list) -> list:
+    """``commands`` with every tick price (but a clear's, which nothing reads) and price register moved by one
+    constant so that the tick prices fit ``p.price_width`` bits (unchanged if they fit already). Order, mid - anchor,
+    the band tests and everything that depends on them are unchanged; order prices move by the same constant."""
+    def moves(c):
+        return not isinstance(c, Write) and c.side != TickSide.CLEAR
+    prices = [c.price for c in commands if moves(c)]
+    if all(p.price_min <= price <= p.price_max for price in prices):
+        return commands
+    shift = -((min(prices) + max(prices)) // 2)
+    if not all(p.price_min <= price + shift <= p.price_max for price in prices):
+        raise ValueError(f"the scenario's prices span more than {p.price_width} bits hold")
+    return [dataclasses.replace(c, price=c.price + shift) if moves(c)
+            else dataclasses.replace(c, data=c.data + shift) if isinstance(c, Write) and c.addr in _PRICE_REGISTERS
+            else c for c in commands]
+
+
+def _fitted(scenario):
+    @functools.wraps(scenario)
+    def fitted(p: CoreParams):
+        return fit_prices(p, scenario(p))
+    return fitted
+
+
+SCENARIOS = {f.__name__: _fitted(f) for f in (
     full_book, delete_levels, clear_and_trade, crossed_books, negative_prices, saturation, band_switching, gamma, rounding_ties,
     limits_and_slicing, threshold, price_block, halt, several_legs, back_to_back)}

@@ -41,6 +41,12 @@ def test_default_core(tmp_path, ticks, seed):
     CoreParams(mul_latency=3),
     CoreParams(symbols=2, levels=4, legs=2, compact_book=True),
     CoreParams(symbols=1, levels=10, legs=1, price_width=24, qty_width=16, compact_book=True),
-], ids=["S2-N4-L4", "S3-N1-L3", "narrow-24bit", "mul-latency-3", "compact-S2-N4", "compact-S1-N10-24bit"])
+    # The compact leg (hw/compact_hedge_leg.py): the iCEBreaker's core, 32-bit widths with two legs on the compact
+    # book, and on the parallel book (one tick at a time either way: tick_interval = latency).
+    CoreParams(symbols=1, levels=10, legs=1, price_width=16, qty_width=16, compact_book=True, compact_leg=True),
+    CoreParams(symbols=2, levels=4, legs=2, compact_book=True, compact_leg=True),
+    CoreParams(symbols=3, levels=2, legs=2, compact_leg=True),
+], ids=["S2-N4-L4", "S3-N1-L3", "narrow-24bit", "mul-latency-3", "compact-S2-N4", "compact-S1-N10-24bit",
+        "compact-leg-S1-N10-16bit", "compact-leg-S2-N4-L2", "compact-leg-parallel-book-S3-N2-L2"])
 def test_other_cores(tmp_path, params, seed):
     _run(tmp_path, params, 20_000, seed)
