@@ -75,7 +75,7 @@ from amaranth.lib.memory import Memory
 from .hedge_leg import HedgeLeg, leg_registers, position_write
 from .layouts import TickSide
 from .params import POSITION_MAX, THRESHOLD_BPS_MAX, CoreParams
-from .regmap import LegReg
+from .regmap import LegReg, leg_reset_values, leg_register_shapes
 
 __all__ = ["CompactHedgeLeg", "leg_latency"]
 
@@ -136,6 +136,15 @@ def _a_sources(p: CoreParams) -> dict:
         "position": (32, True), "target": (32, True), "hedge": (32, True), "x": (33, True), "y": (33, True),
         "min_qty": (32, False), "max_order_qty": (32, False), "position_limit": (31, False),
     }
+
+
+# Leg registers that only the program reads: kept in a block RAM (one 32-bit word per register, as two 16-bit banks:
+# the digits), written normalised (sign- or zero-extended from the register's width to 32 bits). The others --
+# ENABLED and SYMBOL (read at s0), THRESHOLD_BPS (a B-side operand) -- stay in flip-flops, and H is the leg's own.
+_RAM_REGISTERS = {"band_lo": LegReg.BAND_LO, "band_hi": LegReg.BAND_HI, "anchor": LegReg.ANCHOR,
+                  "slippage": LegReg.SLIPPAGE, "gamma": LegReg.GAMMA, "hedge_ratio": LegReg.HEDGE_RATIO,
+                  "alt_hedge_ratio": LegReg.ALT_HEDGE_RATIO, "position": LegReg.POSITION, "min_qty": LegReg.MIN_QTY,
+                  "max_order_qty": LegReg.MAX_ORDER_QTY, "position_limit": LegReg.POSITION_LIMIT}
 
 
 def _ratio_eff_bound(p: CoreParams) -> int:
@@ -252,8 +261,11 @@ class _Schedule:
     def __init__(self, p: CoreParams):
         self.params = p
         self.a_sources, self.b_sources = _a_sources(p), _b_sources(p)
-        self.a_digits = [(name, i) for name, (w, s) in self.a_sources.items() for i in range(_digits(w, s))]
-        self.a_signed = [name for name, (_, s) in self.a_sources.items() if s]
+        # Flip-flop A-side values (the RAM registers are addressed by their LegReg instead).
+        self.a_digits = [(name, i) for name, (w, s) in self.a_sources.items() if name not in _RAM_REGISTERS
+                         for i in range(_digits(w, s))]
+        self.a_signed = [name for name, (_, s) in self.a_sources.items() if s and name not in _RAM_REGISTERS]
+        self.resets = leg_reset_values(p)
         self.b_inputs = ["zero"] + [(name, i) for name, (w, s) in self.b_sources.items()
                                     for i in range(_digits(w, s))] + \
                         [(name, "ext") for name, (_, s) in self.b_sources.items() if s]
@@ -288,7 +300,16 @@ class _Schedule:
                         "emit": int(column > 0 and index == 0), "init": phase.init}
                 if term is not None:
                     a_width, a_signed = self.a_sources[term.a]
-                    if term.a_digit < _digits(a_width, a_signed):
+                    real = _digits(a_width, a_signed)
+                    if term.a in _RAM_REGISTERS:
+                        # An extension digit is the top digit's bit 15 (the words are normalised), replicated.
+                        # Until the register is written after a reset, the digit comes from the ROM (a_reset).
+                        addr = _RAM_REGISTERS[term.a]
+                        index = min(term.a_digit, real - 1)
+                        word = self.resets[addr] & 0xFFFF_FFFF
+                        step.update(a_reg=int(addr), a_ram=1, a_hi=index, a_ram_ext=int(term.a_digit >= real),
+                                    a_reset=(word >> (DIGIT * index)) & 0xFFFF)
+                    elif term.a_digit < real:
                         step["a_sel"] = self.a_digits.index((term.a, term.a_digit))
                     else:
                         step["a_ext"] = 1
@@ -308,23 +329,38 @@ class _Schedule:
         the outputs registered at the end of that cycle."""
         return self.finish_step + 6
 
+    # A step's fields are used in three cycles: its operands when the step is read, how its product is accumulated
+    # two cycles later, its action three cycles later. The ROM word of step k holds step k's operand fields, step
+    # k - 2's accumulate fields and step k - 3's action, so no control bits need delaying.
+    # (The RAM register's address is read with the operand fields; what to make of the RAM's word, which comes a
+    # cycle later, one cycle after them.)
+    _OPERAND_FIELDS = ("a_sel", "a_ext", "a_sign", "b_sel", "a_reg")
+    _RAM_FIELDS = ("a_ram", "a_hi", "a_ram_ext", "a_reset")
+    _ACCUMULATE_FIELDS = ("sub", "flip", "base", "emit", "init")
+    _SKEW = {**{name: 0 for name in _OPERAND_FIELDS}, **{name: 1 for name in _RAM_FIELDS},
+             **{name: 2 for name in _ACCUMULATE_FIELDS}, "action": 3}
+
     def control_layout(self):
         def bits(count):
             return max(1, (count - 1).bit_length())
         return data.StructLayout({
             "a_sel": bits(len(self.a_digits)), "a_ext": 1, "a_sign": bits(len(self.a_signed)),
-            "b_sel": bits(len(self.b_inputs)), "sub": 1, "flip": _Flip, "base": _Base, "emit": 1, "init": _Init,
-            "action": bits(len(_ACTIONS)),
+            "b_sel": bits(len(self.b_inputs)), "a_reg": 4, "a_ram": 1, "a_hi": 1, "a_ram_ext": 1, "a_reset": DIGIT,
+            "sub": 1, "flip": _Flip, "base": _Base, "emit": 1, "init": _Init, "action": bits(len(_ACTIONS)),
         })
 
+    @property
+    def rom_depth(self) -> int:
+        return self.length + max(self._SKEW.values())
+
     def words(self) -> list[int]:
+        """The ROM: word k holds each field of the step it belongs to (``_SKEW``); all-zero words are no-ops."""
         layout = self.control_layout()
-        words = []
-        for step in self.steps:
-            word = 0
+        words = [0] * self.rom_depth
+        for index, step in enumerate(self.steps):
             for name, value in step.items():
-                word |= int(value.value if isinstance(value, enum.Enum) else value) << layout[name].offset
-            words.append(word)
+                value = int(value.value if isinstance(value, enum.Enum) else value)
+                words[index + self._SKEW[name]] |= value << layout[name].offset
         return words
 
 
@@ -357,30 +393,26 @@ class CompactHedgeLeg(wiring.Component):
             m.d.sync += out.eq(value)
             return out
 
-        # Registers and writes of H, as HedgeLeg's -------------------------------------------------------------------
-        regs, position = leg_registers(m, self)
-        h_written, load_value = position_write(m, self, position)
-        load_steps = [h_written]
-        for step in range(3):
-            load_steps.append(reg(load_steps[-1], f"load_step{step}"))
-        with m.If(load_steps[-1]):                         # load_value is ready three cycles after h_written
+        # Registers and writes of H, as HedgeLeg's; most registers in a block RAM (below) -------------------------
+        ram_addresses = set(_RAM_REGISTERS.values())
+        regs, position = leg_registers(m, self, addresses=set(LegReg) - ram_addresses)
+        h_written, load_value = position_write(m, self, position, staged=False)
+        load = reg(h_written, "load")                      # load_value is ready the cycle after the write
+        with m.If(load):
             m.d.sync += position.eq(load_value)
         m.d.comb += [
-            self.busy.eq(Cat(*load_steps).any()),
+            self.busy.eq(load),
             self.position_now.eq(position),
             self.hedge_position.eq(position),
         ]
 
-        # s0: eligibility (all but the crossed book: the spread phase) and the best prices ---------------------------
+        # s0: eligibility (all but the crossed book: the spread phase). The best prices are read from the book's
+        # snapshot register later, in the phases that need them: it holds until the next tick's snapshot.
         eligible = Signal()
-        bb, ba = Signal(signed(pw), name="bb"), Signal(signed(pw), name="ba")
+        bb, ba = self.best_bid, self.best_ask
         with m.If(self.book_valid):
-            m.d.sync += [
-                eligible.eq((self.book_side <= int(TickSide.ASK)) & (self.book_symbol == regs[LegReg.SYMBOL])
-                            & regs[LegReg.ENABLED] & ~self.halt & self.has_bid & self.has_ask),
-                bb.eq(self.best_bid),
-                ba.eq(self.best_ask),
-            ]
+            m.d.sync += eligible.eq((self.book_side <= int(TickSide.ASK)) & (self.book_symbol == regs[LegReg.SYMBOL])
+                                    & regs[LegReg.ENABLED] & ~self.halt & self.has_bid & self.has_ask)
 
         # Values the program stores and flags its actions set ------------------------------------------------------
         offset = Signal(signed(pw + 1), name="offset")
@@ -392,25 +424,49 @@ class CompactHedgeLeg(wiring.Component):
         price_ok = Signal()
 
         # Sequencer: the program in a ROM, restarted by every snapshot --------------------------------------------
-        last = schedule.length - 1
-        step = Signal(range(schedule.length), init=last)
+        last = schedule.rom_depth - 1
+        step = Signal(range(schedule.rom_depth), init=last)
         with m.If(self.book_valid):
             m.d.sync += step.eq(0)
         with m.Elif(step != last):
             m.d.sync += step.eq(step + 1)
         layout = schedule.control_layout()
-        m.submodules.program = program = Memory(shape=unsigned(layout.size), depth=schedule.length,
+        m.submodules.program = program = Memory(shape=unsigned(layout.size), depth=schedule.rom_depth,
                                                 init=schedule.words())
         rom = program.read_port()
         m.d.comb += rom.addr.eq(step)
         control = data.View(layout, rom.data)
 
+        # The RAM registers: written normalised (the register's width, sign- or zero-extended to 32 bits, so that a
+        # word's digits are the value's); read one per cycle by the program. A block RAM keeps its contents through
+        # a reset, so `written` (cleared by reset) tells which words hold a value written since: the others read as
+        # their reset values, which the ROM holds with each step that reads them.
+        shapes, resets = leg_register_shapes(p), leg_reset_values(p)
+        m.submodules.registers = registers = Memory(
+            shape=unsigned(2 * DIGIT), depth=16,
+            init=[resets[addr] & 0xFFFF_FFFF if addr in ram_addresses else 0 for addr in range(16)])
+        ram_write = registers.write_port()
+        normalised = Signal(2 * DIGIT)
+        written = Signal(16)
+        with m.Switch(self.write_addr):
+            for addr in ram_addresses:
+                with m.Case(int(addr)):
+                    shape = shapes[addr]
+                    value = self.write_data[:shape.width]
+                    m.d.comb += [normalised.eq(value.as_signed() if shape.signed else value),
+                                 ram_write.en.eq(self.write)]
+                    with m.If(self.write):
+                        m.d.sync += written.bit_select(int(addr), 1).eq(1)
+        m.d.comb += [ram_write.addr.eq(self.write_addr[:4]), ram_write.data.eq(normalised)]
+        # Shadows of two signs the rounding terms need (ROUND_R, ROUND_Y), with the registers' reset value (0).
+        gamma_neg, position_neg = Signal(), Signal()
+        with m.If(self.write & (self.write_addr == int(LegReg.GAMMA))):
+            m.d.sync += gamma_neg.eq(self.write_data[31])
+        with m.If(self.write & (self.write_addr == int(LegReg.POSITION))):
+            m.d.sync += position_neg.eq(self.write_data[31])
+
         # Operands (step k's control word, cycle s0 + 2 + k) -------------------------------------------------------
-        a_values = {"bb": bb, "ba": ba, "slippage": regs[LegReg.SLIPPAGE], "target": target, "hedge": position,
-                    "x": x, "y": y}
-        for name in schedule.a_sources:
-            if name not in a_values:
-                a_values[name] = regs[LegReg[name.upper()]]
+        a_values = {"bb": bb, "ba": ba, "target": target, "hedge": position, "x": x, "y": y}
         flag_digits = {"in_band": flags["above_lo"] & flags["below_hi"],
                        "out_band": ~(flags["above_lo"] & flags["below_hi"]),
                        "buy": flags["buy"], "sell": ~flags["buy"], "cap_max": flags["cap_max"],
@@ -446,36 +502,40 @@ class CompactHedgeLeg(wiring.Component):
                     m.d.comb += b_digit.eq(value[-1].replicate(DIGIT) if i == "ext" else digit(value, i))
 
         # Multiply (one SB_MAC16 on an iCE40: operand and product registers) -------------------------------------
+        ram_read = registers.read_port()
+        m.d.comb += ram_read.addr.eq(control.a_reg)
+        a_reg_1 = reg(control.a_reg, "a_reg_1")
         a_q = reg(Mux(control.a_ext, a_sign.replicate(DIGIT), a_digit), "a_q", unsigned(DIGIT))
         b_q = reg(b_digit, "b_q", unsigned(DIGIT))
-        product = reg(a_q * b_q, "product", unsigned(2 * DIGIT))
-        control_1 = reg(control, "control_1", layout)
-        control_2 = reg(control_1, "control_2", layout)
-        control_3 = reg(control_2, "control_3", layout)
+        # One cycle later (the RAM's word and the ROM's RAM fields are there now): the A operand.
+        ram_digit = Mux(written.bit_select(a_reg_1, 1),
+                        Mux(control.a_hi, ram_read.data[DIGIT:], ram_read.data[:DIGIT]), control.a_reset)
+        a_operand = Mux(control.a_ram, Mux(control.a_ram_ext, ram_digit[-1].replicate(DIGIT), ram_digit), a_q)
+        product = reg(a_operand * b_q, "product", unsigned(2 * DIGIT))
 
         # Accumulate (cycle s0 + 4 + k) ---------------------------------------------------------------------------
         acc_width = 2 * DIGIT + schedule.max_terms.bit_length() + 2
         acc = Signal(signed(acc_width))
         result = Signal(DIGIT * schedule.result_columns)
         flip = Signal()
-        with m.Switch(control_2.flip):
+        with m.Switch(control.flip):
             with m.Case(_Flip.TARGET_NEG):
                 m.d.comb += flip.eq(target[-1])
             with m.Case(_Flip.BUY):
                 m.d.comb += flip.eq(flags["buy"])
             with m.Case(_Flip.SELL):
                 m.d.comb += flip.eq(~flags["buy"])
-        subtract = control_2.sub ^ flip
+        subtract = control.sub ^ flip
         init = Signal(signed(acc_width))
-        with m.Switch(control_2.init):
+        with m.Switch(control.init):
             with m.Case(_Init.MINUS_TWO):
                 m.d.comb += init.eq(-2)
             with m.Case(_Init.ROUND_R):
-                m.d.comb += init.eq((1 << 15) - (regs[LegReg.GAMMA][-1] ^ offset[-1]))
+                m.d.comb += init.eq((1 << 15) - (gamma_neg ^ offset[-1]))
             with m.Case(_Init.ROUND_Y):
-                m.d.comb += init.eq((1 << 15) - (~regs[LegReg.POSITION][-1] ^ ratio_eff[-1]))
+                m.d.comb += init.eq((1 << 15) - (~position_neg ^ ratio_eff[-1]))
         base = Signal(signed(acc_width))
-        with m.Switch(control_2.base):
+        with m.Switch(control.base):
             with m.Case(_Base.KEEP):
                 m.d.comb += base.eq(acc)
             with m.Case(_Base.SHIFT):
@@ -485,7 +545,7 @@ class CompactHedgeLeg(wiring.Component):
         # base +- product as one carry chain: the product's bits inverted and a carry in of 1 when subtracting.
         term = Cat(product, C(0, acc_width - 2 * DIGIT)) ^ subtract.replicate(acc_width)
         m.d.sync += acc.eq(base + term + subtract)
-        with m.If(control_2.emit):
+        with m.If(control.emit):
             m.d.sync += result.eq(Cat(result[DIGIT:], acc[:DIGIT]))
 
         # Actions (cycle s0 + 5 + k): the phase's value is the top `columns` digits of `result` ------------------
@@ -493,7 +553,7 @@ class CompactHedgeLeg(wiring.Component):
             return result[DIGIT * (schedule.result_columns - schedule.columns[action]):]
         negative = result[-1]
         m.d.sync += [self.fire.eq(0), self.limit_blocked.eq(0), self.price_blocked.eq(0)]
-        with m.Switch(control_3.action):
+        with m.Switch(control.action):
             for name, when_negative in _FLAGS.items():
                 with m.Case(_ACTIONS.index(name)):
                     m.d.sync += flags[name].eq(negative if when_negative else ~negative)

@@ -118,16 +118,17 @@ def _ge(a, b):
 
 
 
-def leg_registers(m, leg) -> tuple[dict, Signal]:
+def leg_registers(m, leg, addresses=None) -> tuple[dict, Signal]:
     """A leg's register file (docs/numbers.md formats, reset values of regmap): ``(registers, H)``, where
-    ``registers`` maps each :class:`LegReg` but HEDGE_POSITION and ADJUST_POSITION to its register, written from
-    ``leg.write``/``write_addr``/``write_data`` (the low bits of the data); H is returned unwritten, for the leg to
-    load (its writes saturate, see :func:`position_write`)."""
+    ``registers`` maps each :class:`LegReg` but HEDGE_POSITION and ADJUST_POSITION (or only those in ``addresses``)
+    to its register, written from ``leg.write``/``write_addr``/``write_data`` (the low bits of the data); H is
+    returned unwritten, for the leg to load (its writes saturate, see :func:`position_write`)."""
     params = leg._params
     resets = leg_reset_values(params)
     regs = {}
     for addr, shape in leg_register_shapes(params).items():
-        if addr != LegReg.ADJUST_POSITION:
+        if addr != LegReg.ADJUST_POSITION and (addresses is None or addr in addresses
+                                               or addr == LegReg.HEDGE_POSITION):
             regs[addr] = Signal(shape, name=addr.name.lower(), init=resets[addr])
     position = regs.pop(LegReg.HEDGE_POSITION)     # H: written by the leg and (saturated) by the host
     for addr, register in regs.items():
@@ -136,14 +137,20 @@ def leg_registers(m, leg) -> tuple[dict, Signal]:
     return regs, position
 
 
-def position_write(m, leg, position) -> tuple[Signal, Signal]:
-    """A write of H (HEDGE_POSITION: the value, ADJUST_POSITION: H + the value), saturated to +-(2^31 - 1) in
-    registered steps, as there is time: the write is registered, then the sum, then its range tests, then the
-    saturated value. Returns ``(written, value)``: ``written`` is high the cycle after such a write, ``value`` holds
-    the saturated H three cycles after that."""
-    def reg(value, name, shape=None):
+def position_write(m, leg, position, *, staged: bool = True) -> tuple[Signal, Signal]:
+    """A write of H (HEDGE_POSITION: the value, ADJUST_POSITION: H + the value), saturated to +-(2^31 - 1).
+    Returns ``(written, value)``.
+
+    ``staged`` (HedgeLeg): in registered steps, as there is time and a fast clock: the write is registered, then the
+    sum, then its range tests, then the saturated value; ``written`` is high the cycle after the write and ``value``
+    holds the saturated H three cycles after that. Otherwise (the compact leg, small and at a slow clock) all of it
+    in the write's cycle: ``written`` is the write itself and ``value`` holds the saturated H in the next cycle."""
+    def reg(value, name, shape=None, registered=staged):
         out = Signal(shape if shape is not None else Shape.cast(value.shape()), name=name)
-        m.d.sync += out.eq(value)
+        if registered:
+            m.d.sync += out.eq(value)
+        else:
+            m.d.comb += out.eq(value)
         return out
     h_write = reg(leg.write & (leg.write_addr == int(LegReg.HEDGE_POSITION)), "h_write")
     h_adjust = reg(leg.write & (leg.write_addr == int(LegReg.ADJUST_POSITION)), "h_adjust")
@@ -154,7 +161,7 @@ def position_write(m, leg, position) -> tuple[Signal, Signal]:
     load_saturate = reg((load_sum[32] != load_sum[31])                      # outside the int32 range
                         | (load_sum[31] & ~load_sum[:31].any()), "load_saturate")   # or -2^31
     load_value = reg(Mux(load_saturate, Mux(load_negative, -POSITION_MAX, POSITION_MAX), load_low),
-                     "load_value", signed(32))
+                     "load_value", signed(32), registered=True)
     return h_write | h_adjust, load_value
 
 
