@@ -7,8 +7,8 @@ trades the initiation interval for area: the law of docs/numbers.md is computed 
 
 **The unit.** Every value is handled in 16-bit *digits*, least significant first, signed values sign-extended (a
 digit beyond a value's own digits is all sign bits, or zero for an unsigned value: such terms are left out). Each
-step multiplies one digit of an A-side value by one digit of a B-side value (unsigned 16 x 16: one SB_MAC16, its
-input and output registers included) and adds or subtracts the 32-bit product to an accumulator of ~37 bits. A
+step multiplies one digit of an A-side value by one digit of a B-side value (unsigned 16 x 16: one SB_MAC16 on an
+iCE40, the product registered) and adds or subtracts the 32-bit product to an accumulator of ~37 bits. A
 *phase* computes one signed sum of products ``sum(+-x * y) + init`` modulo 2^(16 C) by *product scanning*: its terms
 are taken column by column (the digits of weight 2^(16 k) for k = 0 .. C-1); when a column is done, the low 16 bits
 of the accumulator are shifted into the result register (the next digit of the sum) and the accumulator is shifted
@@ -45,24 +45,34 @@ finish             H +- x                                       fire, side, coun
 
 Each phase takes one step per term, plus one to shift out its last digit; a phase that reads what an earlier one
 stores starts 4 steps after that one ends (the pipeline: operand registers, product register, accumulator,
-action). The schedule is built at elaboration (``_Schedule``) and stored in a small ROM; its length, and so the
-leg's latency, depends only on price_width: **leg_latency = 169 cycles for 16-bit prices, 185 for 32-bit** (from
-the book snapshot to the recommendation; ``CoreParams.leg_latency``, checked by the testbench on every tick).
+action). The schedule is built at elaboration (``_Schedule``) and stored in a ROM (block RAM); its length, and so
+the leg's latency, depends only on price_width: **leg_latency = 161 cycles for 16-bit prices (114 product steps,
+18 shift-out steps, 25 waits), 167 for 24-bit, 187 for 32-bit**, from the book snapshot to the recommendation
+(``CoreParams.leg_latency``; the testbench checks it on every tick). With the compact book of N levels the core's
+latency is N + 1 + leg_latency: 172 cycles for the iCEBreaker's N = 10, 16-bit core.
 
-**Timing.** The book snapshot's cycle (s0) latches eligibility and the best prices and restarts the program; step k
-is read from the ROM in cycle s0 + 2 + k, its operands registered, multiplied in the next cycle, accumulated in the
-one after, and its action applied one cycle later; the outputs are registered after the last action. The leg holds
-one tick at a time: the core accepts the next tick only when this one's recommendations are out
-(``CoreParams.tick_interval`` = ``latency``).
+**Timing.** The book snapshot's cycle (s0) latches eligibility and restarts the program; step k is read from the
+ROM in cycle s0 + 2 + k, its operands registered (a register of the program's block RAM, below, is read in that
+cycle and arrives in the next), multiplied in the next cycle, accumulated in the one after, and its action applied
+one cycle later; the outputs are registered after the last action. The ROM word of a step holds each field skewed
+to the cycle it is used in, so no control bits are delayed. The best bid and ask are read when the phases need
+them, from the book's snapshot register, which holds until the next tick's snapshot; the leg holds one tick at a
+time: the core accepts the next tick only when this one's recommendations are out (``CoreParams.tick_interval`` =
+``latency``).
 
-**Registers and writes** are those of HedgeLeg (``leg_registers``, ``position_write``: same register map, same
-saturation of H writes). The threshold test needs no reciprocal here: ``bps * |T|`` and ``10000 * |dev|`` are both
-products of a 16-bit number, so it is compared exactly as the model states it, and a THRESHOLD_BPS write takes
-effect at once (no divider, no busy time). A write of H keeps ``busy`` high for four cycles while it is saturated
-and loaded.
+**Registers and writes** are those of HedgeLeg (the register map, the low-bits-of-the-data writes, reset values,
+and ``position_write``'s saturation of H writes), but the eleven registers only the program reads live in a block
+RAM (two SB_RAM40_4K), written normalised (sign- or zero-extended from the register's width); ENABLED, SYMBOL
+(read at s0) and THRESHOLD_BPS (a B-side operand) are flip-flops (``leg_registers``). A block RAM keeps its
+contents through a reset, so a register not written since the last reset reads as its reset value (a bit per
+register says which; the ROM carries the reset value's digit with each step that reads one). The threshold test
+needs no reciprocal here: ``bps * |T|`` and ``10000 * |dev|`` are both products with a 16-bit number, so it is
+compared exactly as the model states it, and a THRESHOLD_BPS write takes effect at once (no divider, no busy time).
+A write of H keeps ``busy`` high for two cycles while it is saturated and loaded.
 
-**Limits.** A tick every ``latency`` cycles at most (~180 at N = 10: 6 us at 30 MHz, against ~57 us per tick
-frame at 3 Mbaud). One leg, one multiplier: L legs run side by side, each with its own.
+**Limits.** A tick every ``latency`` cycles at most (172 at N = 10: 5.7 us at 30 MHz, against 56.7 us for one
+TICK frame of 17 bytes at 3 Mbaud). One multiplier per leg: L legs run side by side, each with its own (and its
+own ROM and register RAM: 6 block RAMs and 1 SB_MAC16 per leg on the iCE40).
 """
 
 from dataclasses import dataclass, field
@@ -397,11 +407,11 @@ class CompactHedgeLeg(wiring.Component):
         ram_addresses = set(_RAM_REGISTERS.values())
         regs, position = leg_registers(m, self, addresses=set(LegReg) - ram_addresses)
         h_written, load_value = position_write(m, self, position, staged=False)
-        load = reg(h_written, "load")                      # load_value is ready the cycle after the write
+        load = reg(h_written, "load")                      # load_value is ready the cycle after h_written
         with m.If(load):
             m.d.sync += position.eq(load_value)
         m.d.comb += [
-            self.busy.eq(load),
+            self.busy.eq(h_written | load),
             self.position_now.eq(position),
             self.hedge_position.eq(position),
         ]
@@ -501,7 +511,7 @@ class CompactHedgeLeg(wiring.Component):
                     value = b_values[name]
                     m.d.comb += b_digit.eq(value[-1].replicate(DIGIT) if i == "ext" else digit(value, i))
 
-        # Multiply (one SB_MAC16 on an iCE40: operand and product registers) -------------------------------------
+        # Multiply (one SB_MAC16 on an iCE40, the product registered) ------------------------------------------------
         ram_read = registers.read_port()
         m.d.comb += ram_read.addr.eq(control.a_reg)
         a_reg_1 = reg(control.a_reg, "a_reg_1")

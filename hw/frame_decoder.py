@@ -97,14 +97,16 @@ class FrameDecoder(wiring.Component):
         rd_port = replay.read_port(domain="comb")
 
         wr = Signal(ptr_width)      # next byte to write
-        rd = Signal(ptr_width)      # next byte to parse
+        rd = Signal(ptr_width)      # next byte to fetch
+        fetched = Signal()          # the byte at `byte_at` is in the parser's register (see Parser)
+        byte_at = Signal(ptr_width)
         start = Signal(ptr_width)   # SYNC0 of the current candidate
         in_frame = Signal()         # a candidate is open: keep the bytes from `start` on
         base = Signal(ptr_width)
         level = Signal(ptr_width)
         full = Signal()
         m.d.comb += [
-            base.eq(Mux(in_frame, start, rd)),
+            base.eq(Mux(in_frame, start, Mux(fetched, byte_at, rd))),    # the oldest byte still needed
             level.eq(wr - base),
             full.eq(level == depth),
         ]
@@ -122,18 +124,24 @@ class FrameDecoder(wiring.Component):
                 m.d.sync += wr.eq(wr + 1)
 
         # Parser ------------------------------------------------------------------------------------------------
+        # The byte being parsed is fetched from the replay buffer into a register one cycle ahead (`byte`, from
+        # position `byte_at`), so that the buffer's read multiplexer and the parser's checks (the CRC comparison,
+        # the field checks, the release of the command) are timed separately: in one cycle they were the iCE40
+        # build's critical path (docs/boards.md). A byte is fetched whenever the register is empty or being
+        # parsed in this cycle, so the parser still takes one byte per cycle; a drop empties it.
         byte = Signal(8)
         available = Signal()
         stall = Signal()
         take = Signal()
         m.d.comb += [
             rd_port.addr.eq(rd[:ptr_width - 1]),
-            byte.eq(rd_port.data),
             available.eq(rd != wr),
-            take.eq(available & ~stall),
+            take.eq(fetched & ~stall),
         ]
-        with m.If(take):
-            m.d.sync += rd.eq(rd + 1)
+        with m.If((~fetched | take) & available):
+            m.d.sync += [byte.eq(rd_port.data), byte_at.eq(rd), rd.eq(rd + 1), fetched.eq(1)]
+        with m.Elif(take):
+            m.d.sync += fetched.eq(0)
 
         length = Signal(8)
         frame_type = Signal(8)
@@ -171,21 +179,22 @@ class FrameDecoder(wiring.Component):
             m.d.sync += self.read.valid.eq(0)
 
         def drop():
-            """Give up the candidate and rescan from the byte after its SYNC0."""
-            m.d.sync += [rd.eq(start + 1), in_frame.eq(0)]
+            """Give up the candidate and rescan from the byte after its SYNC0 (the byte fetched after this one is
+            discarded)."""
+            m.d.sync += [rd.eq(start + 1), in_frame.eq(0), fetched.eq(0)]
             m.next = "HUNT"
 
         with m.FSM():
             with m.State("HUNT"):
                 with m.If(take & (byte == SYNC0)):
-                    m.d.sync += [start.eq(rd), in_frame.eq(1)]
+                    m.d.sync += [start.eq(byte_at), in_frame.eq(1)]
                     m.next = "SYNC1"
             with m.State("SYNC1"):
                 with m.If(take):
                     with m.If(byte == SYNC1):
                         m.next = "LEN"
                     with m.Elif(byte == SYNC0):
-                        m.d.sync += start.eq(rd)    # same as rescanning from here
+                        m.d.sync += start.eq(byte_at)    # same as rescanning from here
                     with m.Else():
                         m.d.sync += in_frame.eq(0)
                         m.next = "HUNT"

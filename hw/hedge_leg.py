@@ -141,10 +141,10 @@ def position_write(m, leg, position, *, staged: bool = True) -> tuple[Signal, Si
     """A write of H (HEDGE_POSITION: the value, ADJUST_POSITION: H + the value), saturated to +-(2^31 - 1).
     Returns ``(written, value)``.
 
-    ``staged`` (HedgeLeg): in registered steps, as there is time and a fast clock: the write is registered, then the
-    sum, then its range tests, then the saturated value; ``written`` is high the cycle after the write and ``value``
-    holds the saturated H three cycles after that. Otherwise (the compact leg, small and at a slow clock) all of it
-    in the write's cycle: ``written`` is the write itself and ``value`` holds the saturated H in the next cycle."""
+    The write is registered (``written`` is high the cycle after it). ``staged`` (HedgeLeg): then the sum, then its
+    range tests, then the saturated value, in registered steps, as there is time and a fast clock: ``value`` holds
+    the saturated H three cycles after ``written``. Otherwise (the compact leg, small and at a slow clock) all of it
+    in one cycle: ``value`` holds the saturated H the cycle after ``written``."""
     def reg(value, name, shape=None, registered=staged):
         out = Signal(shape if shape is not None else Shape.cast(value.shape()), name=name)
         if registered:
@@ -152,9 +152,9 @@ def position_write(m, leg, position, *, staged: bool = True) -> tuple[Signal, Si
         else:
             m.d.comb += out.eq(value)
         return out
-    h_write = reg(leg.write & (leg.write_addr == int(LegReg.HEDGE_POSITION)), "h_write")
-    h_adjust = reg(leg.write & (leg.write_addr == int(LegReg.ADJUST_POSITION)), "h_adjust")
-    h_data = reg(leg.write_data.as_signed(), "h_data")
+    h_write = reg(leg.write & (leg.write_addr == int(LegReg.HEDGE_POSITION)), "h_write", registered=True)
+    h_adjust = reg(leg.write & (leg.write_addr == int(LegReg.ADJUST_POSITION)), "h_adjust", registered=True)
+    h_data = reg(leg.write_data.as_signed(), "h_data", registered=True)
     load_sum = reg(Mux(h_adjust, position, 0) + h_data, "load_sum", signed(33))
     load_low = reg(load_sum[:32].as_signed(), "load_low")
     load_negative = reg(load_sum[32], "load_negative")
