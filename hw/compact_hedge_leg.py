@@ -51,14 +51,12 @@ the leg's latency, depends only on price_width: **leg_latency = 161 cycles for 1
 (``CoreParams.leg_latency``; the testbench checks it on every tick). With the compact book of N levels the core's
 latency is N + 1 + leg_latency: 172 cycles for the iCEBreaker's N = 10, 16-bit core.
 
-**Timing.** The book snapshot's cycle (s0) latches eligibility and restarts the program; step k is read from the
-ROM in cycle s0 + 2 + k, its operands registered (a register of the program's block RAM, below, is read in that
-cycle and arrives in the next), multiplied in the next cycle, accumulated in the one after, and its action applied
-one cycle later; the outputs are registered after the last action. The ROM word of a step holds each field skewed
-to the cycle it is used in, so no control bits are delayed. The best bid and ask are read when the phases need
-them, from the book's snapshot register, which holds until the next tick's snapshot; the leg holds one tick at a
-time: the core accepts the next tick only when this one's recommendations are out (``CoreParams.tick_interval`` =
-``latency``).
+**Timing.** The book snapshot's cycle (s0) latches eligibility and the best prices and restarts the program; step
+k is read from the ROM in cycle s0 + 2 + k, its operands registered (a register of the program's block RAM, below,
+is read in that cycle and arrives in the next), multiplied in the next cycle, accumulated in the one after, and its
+action applied one cycle later; the outputs are registered after the last action. The ROM word of a step holds each field skewed
+to the cycle it is used in, so no control bits are delayed. The leg holds one tick at a time: the core accepts the
+next tick only when this one's recommendations are out (``CoreParams.tick_interval`` = ``latency``).
 
 **Registers and writes** are those of HedgeLeg (the register map, the low-bits-of-the-data writes, reset values,
 and ``position_write``'s saturation of H writes), but the eleven registers only the program reads live in a block
@@ -416,13 +414,17 @@ class CompactHedgeLeg(wiring.Component):
             self.hedge_position.eq(position),
         ]
 
-        # s0: eligibility (all but the crossed book: the spread phase). The best prices are read from the book's
-        # snapshot register later, in the phases that need them: it holds until the next tick's snapshot.
+        # s0: eligibility (all but the crossed book: the spread phase) and the best prices, which the phases read
+        # later (the snapshot ports are valid in s0 only).
         eligible = Signal()
-        bb, ba = self.best_bid, self.best_ask
+        bb, ba = Signal(signed(pw), name="bb"), Signal(signed(pw), name="ba")
         with m.If(self.book_valid):
-            m.d.sync += eligible.eq((self.book_side <= int(TickSide.ASK)) & (self.book_symbol == regs[LegReg.SYMBOL])
-                                    & regs[LegReg.ENABLED] & ~self.halt & self.has_bid & self.has_ask)
+            m.d.sync += [
+                eligible.eq((self.book_side <= int(TickSide.ASK)) & (self.book_symbol == regs[LegReg.SYMBOL])
+                            & regs[LegReg.ENABLED] & ~self.halt & self.has_bid & self.has_ask),
+                bb.eq(self.best_bid),
+                ba.eq(self.best_ask),
+            ]
 
         # Values the program stores and flags its actions set ------------------------------------------------------
         offset = Signal(signed(pw + 1), name="offset")

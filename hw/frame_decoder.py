@@ -39,7 +39,9 @@ class FrameDecoder(wiring.Component):
 
     Algorithm: incoming bytes are written into a 32-byte ring buffer (the *replay buffer*), and a parser reads them
     back, one per cycle, through the frame's fields: hunt for ``A5 5A``, header (LEN, TYPE, SEQ), payload, CRC.
-    The payload bytes (at most 10) are kept in registers; LEN, TYPE, SEQ and the payload go through a
+    Each byte is fetched from the buffer into a register a cycle before the parser decides on it (the buffer is a
+    block RAM on the iCE40, and its read and the checks are timed apart). The payload bytes (at most 10) are kept in
+    registers; LEN, TYPE, SEQ and the payload go through a
     :class:`~amaranth.lib.crc.Processor` (CRC-16/CCITT-FALSE), and its result is compared with the received CRC
     on the frame's last byte. Only then is the command or read released, from registers, so nothing of a frame
     reaches the core before its CRC has been checked.

@@ -6,8 +6,14 @@ from hedgegate.hw.params import CoreParams
 from hedgegate.sim.runner import run_testbench
 
 
-@pytest.mark.parametrize("params,divisor", [(CoreParams(), 4), (CoreParams(symbols=2, levels=4, legs=3), 5)],
-                         ids=["default-div4", "S2-N4-L3-div5"])
+@pytest.mark.parametrize("params,divisor", [
+    (CoreParams(), 4),
+    (CoreParams(symbols=2, levels=4, legs=3), 5),
+    # The small-part variants behind the link (the iCEBreaker's, with 32-bit widths for the tests' prices): a tick
+    # every `latency` cycles, which the frame decoder waits for. Two symbols: with one, every random tick reaches the
+    # leg and its REC frames (37 bytes) outrun the TICK frames (17 bytes) coming in, so the rec queue overflows.
+    (CoreParams(symbols=2, levels=4, legs=1, compact_book=True, compact_leg=True), 4),
+], ids=["default-div4", "S2-N4-L3-div5", "compact-S2-N4-L1-div4"])
 def test_serial_engine(tmp_path, params, divisor):
     log = tmp_path / "cocotb.log"
     tests, failed = run_testbench(params, "hedgegate.sim.test_serial_engine", log_file=log, top="serial",
