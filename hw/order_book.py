@@ -53,8 +53,8 @@ class OrderBook(wiring.Component):
                 unit.update.eq(tick.side == side_code),
                 unit.clear.eq(tick.side == TickSide.CLEAR),
             ]
-            with m.If(unit.new_valid):
-                m.d.sync += getattr(self.snapshot, name).eq(unit.new_levels)
+            # Registered on every cycle (no enable: it would fan out to every bit); valid with snapshot_valid.
+            m.d.sync += getattr(self.snapshot, name).eq(unit.new_levels)
         if p.compact_book:
             m.d.comb += self.busy.eq(bid_side.busy)
 
