@@ -6,7 +6,7 @@ nextpnr's seed is pinned (1), so a rerun on the same tools gives the same placem
 
 The targets asserted are the issue's, not whatever constraints/boards.toml happens to say: the iCEBreaker's core
 clock >= 30 MHz, the ULX3S-85F's default core (S=4, N=10, L=2) >= 125 MHz. The iCEBreaker's is met (its compact
-book and compact leg: 30.04-31.58 MHz over seeds 1-5 at 30 MHz, 2026-11-29); the ULX3S-85F's is not (docs/boards.md
+book and compact leg: 30.40-31.44 MHz over seeds 1-5 at 30 MHz, 2026-11-29); the ULX3S-85F's is not (docs/boards.md
 has the measured figures), and its test says so until the gateware catches up.
 """
 
