@@ -51,11 +51,9 @@ registered bits of u (inserted, deleted, cleared) and p's comparison with q, whi
 one-cycle loop is: tick t-1's registered (inserted, deleted) -> select -> shift -> decision -> tick t's (inserted,
 deleted) and sources.
 
-Storage: per level, two memories of S entries with asynchronous reads (LUT RAM on an ECP5, where the read address
-does the symbol multiplexing), written together: one with valid and price for the fetch stage, one with the whole
-level for the write stage. Against flip-flops and multiplexers this takes a third fewer LUTs and two thirds fewer
-flip-flops (bench/results/fmax.txt). Memories have no reset: the books are empty after configuration (and in
-simulation from the start) but a reset does not empty them; a CLEAR tick does.
+Storage: flip-flops, one register of N levels per symbol, reset to empty. (Small memories with asynchronous reads --
+LUT RAM on an ECP5 -- took a fifth fewer LUTs and two thirds fewer flip-flops at the same fmax, but a memory has no
+reset, so a reset would not empty the books; not kept, bench/results/fmax.txt.)
 
 Ticks on the same symbol and side may come in consecutive cycles (initiation interval 1) without stalls. The tick's
 symbol must be below S (the host and the frame decoder check it); the gateware does not re-check.
@@ -63,9 +61,8 @@ symbol must be below S (the host and the frame decoder check it); the gateware d
 
 import enum
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .duplicate import duplicate_signal
@@ -155,33 +152,17 @@ class BookSide(wiring.Component):
         layout = side_layout(p)
         sources_layout = data.ArrayLayout(SOURCE_BITS, n)
 
-        # Storage: per level, the S symbols' entries in two memories with asynchronous reads (LUT RAM on ECP5), written
-        # together by the write stage: one holds valid and price (read by the fetch stage at the tick's symbol), the
-        # other the whole level (read by the write stage at its own symbol). The read address is the symbol
-        # multiplexer.
-        fetch_layout = data.StructLayout({"valid": 1, "price": signed(p.price_width)})
-        stored = Signal(data.ArrayLayout(fetch_layout, n), name="fetch_levels")
-        levels = Signal(layout, name="write_levels")
+        storage = [Signal(layout.size, name=f"symbol{s}") for s in range(p.symbols)]
+
+        def read(symbol, name):
+            """The levels of `symbol` as stored now (the symbol multiplexer)."""
+            levels = Signal(layout, name=name)
+            m.d.comb += levels.eq(Array(storage)[symbol] if p.symbols > 1 else storage[0])
+            return levels
+
         new = self.new_levels
         w_valid, w_symbol = duplicate_signal(name="w_valid"), duplicate_signal(p.symbol_width, name="w_symbol")
-        for i in range(n):
-            m.submodules[f"fetch_memory{i}"] = fetch_memory = Memory(shape=fetch_layout, depth=p.symbols, init=[])
-            m.submodules[f"level_memory{i}"] = level_memory = Memory(shape=level_layout(p), depth=p.symbols, init=[])
-            fetch_read, level_read = fetch_memory.read_port(domain="comb"), level_memory.read_port(domain="comb")
-            fetch_write, level_write = fetch_memory.write_port(), level_memory.write_port()
-            m.d.comb += [
-                fetch_read.addr.eq(self.symbol),
-                stored[i].eq(fetch_read.data),
-                level_read.addr.eq(w_symbol),
-                levels[i].eq(level_read.data),
-                fetch_write.addr.eq(w_symbol),
-                fetch_write.en.eq(w_valid),
-                fetch_write.data.valid.eq(new[i].valid),
-                fetch_write.data.price.eq(new[i].price),
-                level_write.addr.eq(w_symbol),
-                level_write.en.eq(w_valid),
-                level_write.data.eq(new[i]),
-            ]
+        w_here = [Signal(name=f"w_here{s}") for s in range(p.symbols)]   # the write stage holds symbol s
 
         # Registers, named after the stage that reads them: compare (c_), decide (d_), write (w_), and the stage
         # after the write (x_: what was written in the cycle before). In the fetch cycle of tick t, c_, d_ and w_
@@ -207,6 +188,7 @@ class BookSide(wiring.Component):
         w_sources = Signal(sources_layout)
 
         # Fetch stage -----------------------------------------------------------------------------------------------
+        stored = read(self.symbol, "fetch_levels")
         m.d.sync += [
             *(c_prices[i].eq(stored[i].price) for i in range(n)),
             c_valids.eq(Cat(stored[i].valid for i in range(n))),
@@ -272,6 +254,7 @@ class BookSide(wiring.Component):
         m.d.sync += d_prev.eq(Mux(c_same_prev, update.as_value(), 0))
         m.d.sync += [
             w_valid.eq(d_valid),
+            *(w_here[s].eq(d_valid & (d_symbol == s)) for s in range(p.symbols)),
             w_symbol.eq(d_symbol),
             w_price.eq(d_price),
             w_qty.eq(d_qty),
@@ -280,6 +263,7 @@ class BookSide(wiring.Component):
         ]
 
         # Write stage -----------------------------------------------------------------------------------------------
+        levels = read(w_symbol, "write_levels")
         level = level_layout(p)
         tick_level = Signal(level)
         m.d.comb += [tick_level.valid.eq(1), tick_level.price.eq(w_price), tick_level.qty.eq(w_qty)]
@@ -300,5 +284,8 @@ class BookSide(wiring.Component):
             m.d.comb += new[i].eq(value)
 
         m.d.comb += self.new_valid.eq(w_valid)
+        for s in range(p.symbols):
+            with m.If(w_here[s]):
+                m.d.sync += storage[s].eq(new)
         m.d.sync += x_update.eq(w_update)
         return m
