@@ -116,7 +116,8 @@ def main():
     used = {k: f"{v['used']}/{v['available']}" for k, v in results.utilization.items() if v["used"]}
     print(f"{datetime.date.today()} {platform.node()} {platform.machine()}: {args.part} mul_latency="
           f"{args.mul_latency} LFE5U-{args.device.upper()} seed {args.seed} "
-          f"{'placed (estimate)' if args.no_route else 'routed (' + args.router + ')'}: fmax {fmax}; {used}; {seconds:.0f} s")
+          f"{'placed (estimate)' if args.no_route else f'routed ({args.router})'}: fmax {fmax}; {used}; "
+          f"{seconds:.0f} s")
     for path in results.critical_paths[:1]:
         steps = sorted(path["path"], key=lambda step: -step["delay"])[:6]
         for step in steps:
