@@ -68,6 +68,9 @@ PROGRAMMERS = {
 
 BITSTREAM = {"ecp5": "top.bit", "ice40": "top.bin"}
 SYNTH_OPTS = {"ecp5": [], "ice40": ["-dsp"]}
+# nextpnr's router2 finishes the ECP5 default core's ~13k-LUT book in minutes where router1 had not converged after
+# 33 (bench/results/fmax.txt); the iCE40 builds were measured with router1, which finishes them.
+NEXTPNR_OPTS = {"ecp5": ["--router", "router2"], "ice40": []}
 
 REPORT_KEYS = ("board", "device", "target_mhz", "fmax_mhz", "utilization", "latency_cycles", "latency_ns",
                "bitstream", "seconds", "timing_met", "seed", "core")
@@ -217,7 +220,8 @@ def build(board_name, *, clock_mhz=None, seed: int = 1, build_dir=None, params=N
         synth_opts=SYNTH_OPTS[spec.family],
         script_after_read=YOSYS_KEEP_DUPLICATES,             # copies of registers placed apart (hw/duplicate.py)
         script_after_synth=f"tee -q -o {_NAME}.stat.json stat -json",
-        nextpnr_opts=["--seed", str(seed), "--timing-allow-fail", "--report", "report.json"],
+        nextpnr_opts=["--seed", str(seed), "--timing-allow-fail", "--report", "report.json",
+                      *NEXTPNR_OPTS[spec.family]],
     )
     commands = json.loads(plan.files[f"build_{_NAME}.json"])["commands"]
     synthesised = [folder / f"{_NAME}.json", folder / f"{_NAME}.stat.json"]

@@ -1,4 +1,4 @@
-"""One side (bids or asks) of S order books: storage and a four-stage update that takes one tick per cycle.
+"""One side (bids or asks) of S order books: storage and a five-stage update that takes one tick per cycle.
 
 The N levels of each symbol are kept sorted best first (bids descending, asks ascending) with empty levels, all-zero,
 at the end. A tick (price p, qty) on this side is decided from two N-bit comparisons of p with the levels, both
@@ -15,24 +15,25 @@ levels below move down one and the worst falls off (if no position is ``better``
 better than its worst level: nothing changes). With qty = 0 a matched level is removed and the levels below move up
 one (``better | match`` marks the matched level and everything below it). ``clear`` empties the side.
 
-Why four stages. Done in one cycle, the loop from the stored levels through a symbol multiplexer, a price-wide
+Why five stages. Done in one cycle, the loop from the stored levels through a symbol multiplexer, a price-wide
 comparator (a carry chain), the priority logic and 65-bit level multiplexers back to the storage limits the clock to
-~44 MHz on an ECP5 (routed, bench/results/fmax.txt). Here every stage is at most one carry chain or one multiplexer
-and a few LUT levels, and the only loop left is the decision itself:
+~44 MHz on an ECP5 (routed, bench/results/fmax.txt). Here every stage is one carry chain, or one multiplexer and a
+few LUT levels, and the only loop left is one multiplexer wide:
 
 * **fetch** (the cycle the tick is accepted, tick t): the prices and valid bits of the tick's symbol's levels, as
-  stored now, are registered next to the comparators (the symbol multiplexer alone); p is compared with the prices
-  of ticks t-2 and t-3 (in the decide and write stages now).
-* **compare** (next cycle): p is compared with the fetched levels (``ge`` and ``gt``: two carry chains per level),
-  and with tick t-1's price. The fetched levels lag: tick t-1 is being decided, tick t-2's new levels are being
-  written and tick t-3's were written while the levels were fetched. The stage corrects its comparisons for tick
-  t-3's and then tick t-2's update (each only if on the same symbol) and registers them.
-* **decide** (the cycle after): corrects them for tick t-1's update (if on the same symbol), which gives the
-  comparisons with the levels as tick t must see them, and decides how each level changes (its *source*: ``KEEP``,
-  ``QTY`` (new size, same price), ``UP`` (from the level below), ``DOWN`` (from the level above), ``NEW`` (the tick),
-  ``EMPTY``). This stage is the loop, and it holds no carry chain, no symbol multiplexer and no level data.
-* **write** (the cycle after that): the new levels are a one-hot multiplexer of the stored neighbours, the tick, or
-  empty, selected by the registered sources, and are written back. They are also ``new_levels`` (``new_valid`` high).
+  stored now, are registered next to the comparators (the symbol multiplexer alone), and so is p, once per level.
+* **compare**: p is compared with the fetched levels (``ge`` and ``gt``: two carry chains per level) and with the
+  prices of the four ticks ahead of it, and it is noted which of those are on the same symbol.
+* **correct**: the fetched levels lag: tick t-4 was writing its update while they were fetched, t-3 and t-2 wrote
+  theirs since, and t-1 is being decided. The stage corrects the comparisons for t-4's, t-3's and t-2's updates.
+* **decide**: works out how each level changes (its *source*: ``KEEP``, ``QTY`` (new size, same price), ``UP`` (from
+  the level below), ``DOWN`` (from the level above), ``NEW`` (the tick), ``EMPTY``) for each of the four things
+  tick t-1, decided in the cycle before, may have done to the symbol (nothing, inserted, deleted, cleared), and
+  t-1's registered summary picks one; that pick is the whole loop. The stage also fetches the levels the write will
+  update (as stored, or as t-1 is writing them in this cycle).
+* **write**: each bit of the new levels is a 4-way multiplexer of the fetched level, its neighbours and the tick (or
+  zero: emptied), its selects encoded from the sources in the decide stage, and they are written back. They are
+  also ``new_levels`` (``new_valid`` high).
 
 The corrections. An update by an earlier tick u (price q) changes p's thermometers in one of four ways only, whatever
 level it touched, because ``ge``/``gt`` just count the levels at least as good as / strictly better than p:
@@ -47,13 +48,13 @@ level it touched, because ``ge``/``gt`` just count the levels at least as good a
 * anything else (a new size, a tick on another side or symbol, a trade, no tick): no change.
 
 So each correction is a 4-way multiplexer per bit with select lines shared by the whole vector, computed from three
-registered bits of u (inserted, deleted, cleared) and p's comparison with q, which is registered a cycle ahead. The
-one-cycle loop is: tick t-1's registered (inserted, deleted) -> select -> shift -> decision -> tick t's (inserted,
-deleted) and sources.
+registered bits of u (inserted, deleted, cleared), whether u was on p's symbol, and p's comparison with q, all
+registered a stage ahead.
 
-Storage: flip-flops, one register of N levels per symbol, reset to empty. (Small memories with asynchronous reads --
+Storage: flip-flops, one register per symbol and level, reset to empty. (Small memories with asynchronous reads --
 LUT RAM on an ECP5 -- took a fifth fewer LUTs and two thirds fewer flip-flops at the same fmax, but a memory has no
-reset, so a reset would not empty the books; not kept, bench/results/fmax.txt.)
+reset, so a reset would not empty the books; not kept, bench/results/fmax.txt.) Registers that would fan out to a
+whole side (p, the write stage's symbol and enables) have a copy per level.
 
 Ticks on the same symbol and side may come in consecutive cycles (initiation interval 1) without stalls. The tick's
 symbol must be below S (the host and the frame decoder check it); the gateware does not re-check.
@@ -84,6 +85,14 @@ class Source(enum.IntEnum):
 SOURCE_BITS = len(Source)
 
 
+class Take(enum.IntEnum):
+    """What the write stage's 4-way multiplexer of a level field takes (the decision, encoded for it)."""
+    KEEP = 0       # the level itself
+    UP = 1         # level i + 1
+    DOWN = 2       # level i - 1
+    TICK = 3       # the tick's field
+
+
 def _summary_layout():
     """What an update did, as far as the comparisons of later ticks are concerned (at most one bit is set)."""
     return data.StructLayout({"inserted": 1, "deleted": 1, "cleared": 1})
@@ -94,14 +103,13 @@ def _order_layout():
     return data.StructLayout({"ge": 1, "gt": 1})
 
 
-def after_update(ge, gt, update, order, same):
+def after_update(ge, gt, inserted, deleted, cleared, order):
     """``ge``, ``gt`` (N-bit thermometers) after an earlier tick's update, from those before it.
 
-    ``update`` is that tick's summary (``_summary_layout``), ``order`` its price compared with p (``_order_layout``),
-    ``same`` whether it was on p's symbol (otherwise nothing changes).
+    ``inserted``, ``deleted``, ``cleared``: what that tick did to p's symbol (all low if it was on another symbol);
+    ``order``: its price compared with p (``_order_layout``).
     """
     n = len(ge)
-    inserted, deleted, cleared = (same & update.inserted), (same & update.deleted), (same & update.cleared)
 
     def shifted(vector, counts):
         down, up = inserted & counts, deleted & counts         # gains / loses a level at least as good as p
@@ -111,11 +119,16 @@ def after_update(ge, gt, update, order, same):
     return shifted(ge, order.ge), shifted(gt, order.gt)
 
 
+def _corrected(ge, gt, update, order, same):
+    """:func:`after_update` for a registered summary (``_summary_layout``) of a tick on the same symbol or not."""
+    return after_update(ge, gt, same & update.inserted, same & update.deleted, same & update.cleared, order)
+
+
 class BookSide(wiring.Component):
     """Bids (``descending=True``) or asks of S symbols.
 
     Inputs are presented in the fetch cycle: ``tick_valid`` (a tick is accepted now), its ``symbol``, ``price``,
-    ``qty``, ``update`` (the tick is on this side) and ``clear`` (empty this side of the symbol). Three cycles later
+    ``qty``, ``update`` (the tick is on this side) and ``clear`` (empty this side of the symbol). Four cycles later
     (``CoreParams.trace_latency - 1``) the updated side of that symbol is on ``new_levels`` with ``new_valid`` high,
     and it is stored at the end of that cycle.
     """
@@ -139,6 +152,11 @@ class BookSide(wiring.Component):
         }
 
     def _better(self, price, other):
+        # As unsigned numbers with the sign bit flipped (offset binary), which orders them as signed numbers do: the
+        # comparison is then the carry out of the chain alone (a signed one needs a few LUTs after it).
+        def offset(value):
+            return value.as_unsigned() ^ (1 << (len(value) - 1))
+        price, other = offset(price), offset(other)
         return price > other if self._descending else price < other
 
     def _order(self, q, p):
@@ -149,88 +167,116 @@ class BookSide(wiring.Component):
         m = Module()
         p = self._params
         n = p.levels
-        layout = side_layout(p)
-        sources_layout = data.ArrayLayout(SOURCE_BITS, n)
-
-        storage = [Signal(layout.size, name=f"symbol{s}") for s in range(p.symbols)]
-
-        def read(symbol, name):
-            """The levels of `symbol` as stored now (the symbol multiplexer)."""
-            levels = Signal(layout, name=name)
-            m.d.comb += levels.eq(Array(storage)[symbol] if p.symbols > 1 else storage[0])
-            return levels
-
-        new = self.new_levels
-        w_valid, w_symbol = duplicate_signal(name="w_valid"), duplicate_signal(p.symbol_width, name="w_symbol")
-        w_here = [Signal(name=f"w_here{s}") for s in range(p.symbols)]   # the write stage holds symbol s
-
-        # Registers, named after the stage that reads them: compare (c_), decide (d_), write (w_), and the stage
-        # after the write (x_: what was written in the cycle before). In the fetch cycle of tick t, c_, d_ and w_
-        # hold ticks t-1, t-2 and t-3 (or whatever took those slots: a cycle without a tick has its valid bit low).
-        # The registers that hold the tick are the same in the bid and the ask side: each side keeps its own copy
-        # (duplicate_signal), next to its own logic.
+        level = level_layout(p)
         reg = duplicate_signal
-        c_valid, d_valid = reg(name="c_valid"), reg(name="d_valid")
-        c_symbol, d_symbol = (reg(p.symbol_width, name=f"{x}_symbol") for x in "cd")
-        c_price, d_price, w_price = (reg(signed(p.price_width), name=f"{x}_price") for x in "cdw")
-        c_qty, d_qty, w_qty = (reg(unsigned(p.qty_width), name=f"{x}_qty") for x in "cdw")
-        c_update, c_clear, c_insert = Signal(), reg(name="c_clear"), Signal()
-        d_update, d_clear, d_insert = Signal(), reg(name="d_clear"), Signal()
-        c_prices = [Signal(signed(p.price_width), name=f"c_price{i}") for i in range(n)]   # fetched levels
+
+        # Storage: one register per symbol and level. The multiplexers that read a symbol's levels are per level,
+        # each with its own copy of the symbol number, so that no register fans out to a whole side.
+        storage = [[Signal(level, name=f"symbol{s}_level{i}") for i in range(n)] for s in range(p.symbols)]
+
+        def read(i, symbol):
+            return Array(storage[s][i] for s in range(p.symbols))[symbol] if p.symbols > 1 else storage[0][i]
+
+        # Registers, named after the stage that reads them: compare (c_), correct (k_), decide (d_), write (w_), and
+        # the stages after the write (x_, y_: what was written one and two cycles before). In the fetch cycle of
+        # tick t, c_, k_, d_ and w_ hold ticks t-1 .. t-4 (or whatever took those slots: a cycle without a tick has
+        # its valid bit low). The bid and the ask side each keep their own copy (duplicate_signal), next to their
+        # own logic, and registers that fan out widely have one copy per level.
+        c_valid, k_valid, d_valid, w_valid, x_valid = (reg(name=f"{x}_valid") for x in "ckdwx")
+        c_symbol, k_symbol, d_symbol, w_symbol, x_symbol = (reg(p.symbol_width, name=f"{x}_symbol")
+                                                            for x in "ckdwx")
+        c_price, k_price, d_price, w_price, x_price = (reg(signed(p.price_width), name=f"{x}_price")
+                                                       for x in "ckdwx")
+        # p and the fetched level prices once per comparator (fanout 1: each next to its carry chain).
+        c_level_price = [[reg(signed(p.price_width), name=f"c_price_{x}{i}") for x in ("ge", "gt")] for i in range(n)]
+        c_qty, k_qty, d_qty, w_qty = (reg(unsigned(p.qty_width), name=f"{x}_qty") for x in "ckdw")
+        c_update, k_update, d_update = (reg(name=f"{x}_update") for x in "ckd")
+        c_clear, k_clear, d_clear = (reg(name=f"{x}_clear") for x in "ckd")
+        c_insert, k_insert, d_insert = (reg(name=f"{x}_insert") for x in "ckd")
+        c_prices = [[reg(signed(p.price_width), name=f"c_level{i}_price_{x}") for x in ("ge", "gt")]
+                    for i in range(n)]
         c_valids = Signal(n)
-        c_same_prev = reg(name="c_same_prev")       # tick t and tick t-1 (decided in t's compare cycle) on one symbol
-        c_same_w, c_order_w = reg(name="c_same_w"), Signal(_order_layout())   # tick t-2, written in t's compare cycle
-        c_same_x, c_order_x = reg(name="c_same_x"), Signal(_order_layout())   # tick t-3, written in t's fetch cycle
-        d_ge, d_gt = Signal(n), Signal(n)           # against the levels after tick t-2
-        d_order_prev = Signal(_order_layout())      # tick t-1's price compared with p
-        d_prev = Signal(_summary_layout())          # tick t-1's update if on the same symbol, else nothing
-        w_update, x_update = Signal(_summary_layout()), Signal(_summary_layout())
-        w_sources = Signal(sources_layout)
+        k_ge, k_gt = Signal(n, name="k_ge"), Signal(n, name="k_gt")     # against the fetched levels
+        d_ge, d_gt = Signal(n, name="d_ge"), Signal(n, name="d_gt")     # against the levels after t-2
+        # Tick t against the ticks ahead of it (t-1 .. t-4): on the same symbol (and valid), and q compared with p.
+        # Made in the compare stage, where the four are in the correct, decide, write and later stages.
+        k_same = [reg(name=f"k_same{j}") for j in range(1, 5)]
+        k_order = [Signal(_order_layout(), name=f"k_order{j}") for j in range(1, 5)]
+        d_same_prev, d_order_prev = reg(name="d_same_prev"), Signal(_order_layout())
+        d_prev = Signal(_summary_layout())     # tick t-1's update if on the same symbol, else nothing
+        w_update, x_update, y_update = (Signal(_summary_layout(), name=f"{x}_update") for x in "wxy")
+        # The decision for each level as the write stage's multiplexers take it: one select for the valid bit and the
+        # price, one for the size (a new size takes the tick's, the price stays), and whether the level is emptied.
+        w_take_price = [reg(2, name=f"w_take_price{i}") for i in range(n)]
+        w_take_qty = [reg(2, name=f"w_take_qty{i}") for i in range(n)]
+        w_empty = [reg(name=f"w_empty{i}") for i in range(n)]
+        w_levels = Signal(side_layout(p))      # the levels the write stage updates, as stored after tick t-1
+        d_symbol_at = [reg(p.symbol_width, name=f"d_symbol_at{i}") for i in range(n)]
+        d_same_prev_at = [reg(name=f"d_same_prev_at{i}") for i in range(n)]
+        w_here = [[reg(name=f"w_here{s}_at{i}") for i in range(n)] for s in range(p.symbols)]
+        new = self.new_levels
 
         # Fetch stage -----------------------------------------------------------------------------------------------
-        stored = read(self.symbol, "fetch_levels")
         m.d.sync += [
-            *(c_prices[i].eq(stored[i].price) for i in range(n)),
-            c_valids.eq(Cat(stored[i].valid for i in range(n))),
+            *(fetched.eq(read(i, self.symbol).price) for i in range(n) for fetched in c_prices[i]),
+            c_valids.eq(Cat(read(i, self.symbol).valid for i in range(n))),
             c_valid.eq(self.tick_valid),
             c_symbol.eq(self.symbol),
             c_price.eq(self.price),
+            *(copy.eq(self.price) for i in range(n) for copy in c_level_price[i]),
             c_qty.eq(self.qty),
             c_update.eq(self.update),
             c_clear.eq(self.clear),
             c_insert.eq(self.update & (self.qty != 0)),
-            # Which of the ticks ahead are on this symbol, and how their prices compare with this one.
-            c_same_prev.eq(self.tick_valid & c_valid & (c_symbol == self.symbol)),
-            c_same_w.eq(self.tick_valid & d_valid & (d_symbol == self.symbol)),
-            c_order_w.eq(self._order(d_price, self.price)),
-            c_same_x.eq(self.tick_valid & w_valid & (w_symbol == self.symbol)),
-            c_order_x.eq(self._order(w_price, self.price)),
         ]
 
-        # Compare stage ---------------------------------------------------------------------------------------------
-        raw_ge = Cat(c_valids[i] & ~self._better(c_price, c_prices[i]) for i in range(n))
-        raw_gt = Cat(c_valids[i] & self._better(c_prices[i], c_price) for i in range(n))
-        ge, gt = after_update(raw_ge, raw_gt, x_update, c_order_x, c_same_x)
-        ge, gt = after_update(ge, gt, w_update, c_order_w, c_same_w)
+        # Compare stage: the carry chains alone ---------------------------------------------------------------------
+        ahead = [(k_valid, k_symbol, k_price), (d_valid, d_symbol, d_price), (w_valid, w_symbol, w_price),
+                 (x_valid, x_symbol, x_price)]
         m.d.sync += [
-            d_valid.eq(c_valid),
-            d_symbol.eq(c_symbol),
-            d_price.eq(c_price),
-            d_qty.eq(c_qty),
-            d_update.eq(c_update),
-            d_clear.eq(c_clear),
-            d_insert.eq(c_insert),
-            d_ge.eq(ge),
-            d_gt.eq(gt),
-            d_order_prev.eq(self._order(d_price, c_price)),
+            k_ge.eq(Cat(c_valids[i] & ~self._better(c_level_price[i][0], c_prices[i][0]) for i in range(n))),
+            k_gt.eq(Cat(c_valids[i] & self._better(c_prices[i][1], c_level_price[i][1]) for i in range(n))),
+            *(k_order[j].eq(self._order(price, c_price)) for j, (_, _, price) in enumerate(ahead)),
+            *(k_same[j].eq(c_valid & valid & (symbol == c_symbol)) for j, (valid, symbol, _) in enumerate(ahead)),
+            k_valid.eq(c_valid), k_symbol.eq(c_symbol), k_price.eq(c_price), k_qty.eq(c_qty),
+            k_update.eq(c_update), k_clear.eq(c_clear), k_insert.eq(c_insert),
+        ]
+
+        # Correct stage: for the updates of ticks t-4, t-3 and t-2, in that order (the fetched levels had none of
+        # them; their summaries are now in y_update, x_update and w_update) ---------------------------------------
+        ge, gt = k_ge, k_gt
+        for j, summary in ((3, y_update), (2, x_update), (1, w_update)):
+            ge, gt = _named(m, _corrected(ge, gt, summary, k_order[j], k_same[j]), f"k_ge_after{j}", f"k_gt_after{j}")
+        m.d.sync += [
+            d_ge.eq(ge), d_gt.eq(gt),
+            d_same_prev.eq(k_same[0]), d_order_prev.eq(k_order[0]),
+            *(d_symbol_at[i].eq(k_symbol) for i in range(n)),
+            *(d_same_prev_at[i].eq(k_same[0]) for i in range(n)),
+            d_valid.eq(k_valid), d_symbol.eq(k_symbol), d_price.eq(k_price), d_qty.eq(k_qty),
+            d_update.eq(k_update), d_clear.eq(k_clear), d_insert.eq(k_insert),
         ]
 
         # Decide stage ----------------------------------------------------------------------------------------------
-        ge, gt = Signal(n, name="d_ge_now"), Signal(n, name="d_gt_now")
-        m.d.comb += Cat(ge, gt).eq(Cat(*after_update(d_ge, d_gt, d_prev, d_order_prev, 1)))
+        # The decision for each of the four things tick t-1 (decided in the cycle before) may have done to this
+        # symbol -- nothing, inserted, deleted, cleared -- is worked out from the registered comparisons, and
+        # t-1's registered summary picks one. The loop from one tick's summary to the next is that pick alone.
+        hypotheses = [(0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1)]
+        picks = [~(d_prev.inserted | d_prev.deleted | d_prev.cleared), d_prev.inserted, d_prev.deleted,
+                 d_prev.cleared]
+
+        cases = []
+        for inserted, deleted, cleared in hypotheses:
+            ge_h, gt_h = _named(m, after_update(d_ge, d_gt, inserted, deleted, cleared, d_order_prev),
+                               f"d_ge_if{inserted}{deleted}{cleared}", f"d_gt_if{inserted}{deleted}{cleared}")
+            any_match_h = (ge_h & ~gt_h).any()
+            cases.append((ge_h, gt_h, any_match_h,
+                          d_valid & d_insert & ~any_match_h & ~ge_h[n - 1],    # inserted (~ge: p is better)
+                          d_valid & d_update & ~d_insert & any_match_h))       # deleted
+        ge, gt, any_match, inserted, deleted = _named(
+            m, [_one_hot_or([case[k] for case in cases], picks) for k in range(5)],
+            "d_ge_now", "d_gt_now", "d_any_match", "d_inserted", "d_deleted")
         better, match = ~ge, ge & ~gt
-        any_match = match.any()
-        sources = Signal(sources_layout)
+        sources = Signal(data.ArrayLayout(SOURCE_BITS, n))
         for i in range(n):
             first_better = better[i] & (~better[i - 1] if i > 0 else 1)
             with m.If(d_clear):
@@ -246,46 +292,64 @@ class BookSide(wiring.Component):
                     any_match & (better[i] | match[i]))
         # What this tick did, for the comparisons of the ticks after it.
         update = Signal(_summary_layout())
-        m.d.comb += [
-            update.inserted.eq(d_valid & d_insert & ~any_match & better[n - 1]),   # better: a thermometer
-            update.deleted.eq(d_valid & d_update & ~d_insert & any_match),
-            update.cleared.eq(d_valid & d_clear),
-        ]
-        m.d.sync += d_prev.eq(Mux(c_same_prev, update.as_value(), 0))
+        m.d.comb += [update.inserted.eq(inserted), update.deleted.eq(deleted), update.cleared.eq(d_valid & d_clear)]
+        m.d.sync += d_prev.eq(Mux(k_same[0], update.as_value(), 0))
+        # The levels the write stage will update: as stored, or as tick t-1 writes them in this cycle.
         m.d.sync += [
-            w_valid.eq(d_valid),
-            *(w_here[s].eq(d_valid & (d_symbol == s)) for s in range(p.symbols)),
-            w_symbol.eq(d_symbol),
-            w_price.eq(d_price),
-            w_qty.eq(d_qty),
-            w_sources.eq(sources),
+            *(w_levels[i].eq(Mux(d_same_prev_at[i], new[i], read(i, d_symbol_at[i]))) for i in range(n)),
+            *(w_here[s][i].eq(d_valid & (d_symbol_at[i] == s)) for s in range(p.symbols) for i in range(n)),
+            w_valid.eq(d_valid), w_symbol.eq(d_symbol), w_price.eq(d_price), w_qty.eq(d_qty),
+            *(w_take_price[i].eq(_take(sources[i], Source.NEW)) for i in range(n)),
+            *(w_take_qty[i].eq(_take(sources[i], Source.NEW, Source.QTY)) for i in range(n)),
+            *(w_empty[i].eq(sources[i][Source.EMPTY]) for i in range(n)),
             w_update.eq(update),
         ]
 
         # Write stage -----------------------------------------------------------------------------------------------
-        levels = read(w_symbol, "write_levels")
-        level = level_layout(p)
-        tick_level = Signal(level)
-        m.d.comb += [tick_level.valid.eq(1), tick_level.price.eq(w_price), tick_level.qty.eq(w_qty)]
+        # Each field bit is a 4-way multiplexer with two registered selects, and a zero when emptied: one slice of
+        # an ECP5 (two LUT4 and their PFUMX), no priority chain on the way to the storage.
+        def take(select, empty, field, tick):
+            def neighbour(j):
+                return getattr(w_levels[j], field) if 0 <= j < n else 0
+            return Mux(empty, 0, Mux(select[1], Mux(select[0], tick, neighbour(i - 1)),
+                                     Mux(select[0], neighbour(i + 1), getattr(w_levels[i], field))))
         for i in range(n):
-            src = w_sources[i]
-            keep = ~src.any()
-            qty_level = Signal(level, name=f"qty_level{i}")
-            m.d.comb += [qty_level.eq(levels[i]), qty_level.qty.eq(w_qty)]
-            choices = [(src[Source.NEW], tick_level), (src[Source.QTY], qty_level), (keep, levels[i])]
-            if i + 1 < n:
-                choices.append((src[Source.UP], levels[i + 1]))
-            if i > 0:
-                choices.append((src[Source.DOWN], levels[i - 1]))
-            # One-hot AND-OR (EMPTY selects nothing): no priority chain on the way to the storage.
-            value = 0
-            for select, choice in choices:
-                value = value | (choice.as_value() & select.replicate(level.size))
-            m.d.comb += new[i].eq(value)
-
+            m.d.comb += [
+                new[i].valid.eq(take(w_take_price[i], w_empty[i], "valid", 1)),
+                new[i].price.eq(take(w_take_price[i], w_empty[i], "price", w_price)),
+                new[i].qty.eq(take(w_take_qty[i], w_empty[i], "qty", w_qty)),
+            ]
+            for s in range(p.symbols):
+                with m.If(w_here[s][i]):
+                    m.d.sync += storage[s][i].eq(new[i])
         m.d.comb += self.new_valid.eq(w_valid)
-        for s in range(p.symbols):
-            with m.If(w_here[s]):
-                m.d.sync += storage[s].eq(new)
-        m.d.sync += x_update.eq(w_update)
+        m.d.sync += [
+            x_valid.eq(w_valid), x_symbol.eq(w_symbol), x_price.eq(w_price),
+            x_update.eq(w_update), y_update.eq(x_update),
+        ]
         return m
+
+
+def _named(m, values, *names):
+    """Each value through a signal of that name: shared by its users (an expression used twice is built twice)."""
+    signals = []
+    for value, name in zip(values, names, strict=True):
+        signal = Signal(len(Cat(value)), name=name)
+        m.d.comb += signal.eq(value)
+        signals.append(signal)
+    return signals
+
+
+def _take(source, *tick_sources):
+    """The 2-bit select (:class:`Take`) of a level whose one-hot ``source`` is given; ``tick_sources`` take the tick."""
+    tick = Cat(*(source[k] for k in tick_sources)).any()
+    return Mux(tick, Take.TICK, Mux(source[Source.DOWN], Take.DOWN, Mux(source[Source.UP], Take.UP, Take.KEEP)))
+
+
+def _one_hot_or(values, selects):
+    """The value whose select is high (at most one is), zero if none: an AND-OR, no priority chain."""
+    width = len(Cat(values[0]))
+    result = 0
+    for value, select in zip(values, selects):
+        result = result | (Cat(value) & select.replicate(width))
+    return result

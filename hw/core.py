@@ -1,10 +1,11 @@
 """The hedging core: order books, hedge legs and their register file behind one ordered command stream.
 
 Commands (ticks and register writes) enter through ``cmd``. The book fetches the levels of a tick's symbol as it
-is accepted, then compares, decides and writes its update (``OrderBook``), and from the book snapshot every leg
-evaluates the hedge law in a fixed-length pipeline; ``latency`` cycles after its handshake the tick's recommendations are on ``recs``, one slot per leg in leg
-order, whether or not any leg fired. Ticks are accepted on every cycle (``ready`` stays high while only ticks arrive);
-with the compact book or the compact leg, one every ``CoreParams.tick_interval`` cycles.
+is accepted, then compares, corrects, decides and writes its update (``OrderBook``), and from the book snapshot
+every leg evaluates the hedge law in a fixed-length pipeline; ``latency`` cycles after its handshake the tick's
+recommendations are on ``recs``, one slot per leg in leg order, whether or not any leg fired. Ticks are accepted on
+every cycle (``ready`` stays high while only ticks arrive); with the compact book or the compact leg, one every
+``CoreParams.tick_interval`` cycles.
 
 A register write waits in the input stage until no tick is in flight, is applied in one cycle, and blocks the stream
 for that time; a write of ``threshold_bps`` also waits for the leg's reciprocal to be computed (61 cycles). Writes
@@ -69,6 +70,7 @@ class HedgeCore(wiring.Component):
         in_cycle = Signal(COUNTER_WIDTH)
         in_is_tick = in_valid & (in_cmd.kind == int(CommandKind.TICK))
         in_is_write = in_valid & (in_cmd.kind == int(CommandKind.WRITE))
+        tick_accepted = Signal()      # a tick's handshake on `cmd` in this cycle
 
         m.submodules.book = book = OrderBook(p)
         legs = [(CompactHedgeLeg if p.compact_leg else HedgeLeg)(p) for _ in range(p.legs)]
@@ -84,7 +86,7 @@ class HedgeCore(wiring.Component):
             # handshake, so a tick is in flight exactly while the count runs, and the output stamps below can be
             # taken from the input stage, which nothing overwrites meanwhile.
             hold = Signal(range(p.tick_interval))
-            with m.If(self.cmd.valid & self.cmd.ready & (self.cmd.payload.kind == int(CommandKind.TICK))):
+            with m.If(tick_accepted):
                 m.d.sync += hold.eq(p.tick_interval - 1)
             with m.Elif(hold != 0):
                 m.d.sync += hold.eq(hold - 1)
@@ -96,7 +98,10 @@ class HedgeCore(wiring.Component):
             no_tick_in_flight = in_flight == 0
         apply_write = in_is_write & no_tick_in_flight & ~busy
 
-        m.d.comb += self.cmd.ready.eq(~in_is_write & ~busy & ~book.busy & ~tick_hold)
+        m.d.comb += [
+            self.cmd.ready.eq(~in_is_write & ~busy & ~book.busy & ~tick_hold),
+            tick_accepted.eq(self.cmd.valid & self.cmd.ready & (self.cmd.payload.kind == int(CommandKind.TICK))),
+        ]
         with m.If(self.cmd.valid & self.cmd.ready):
             m.d.sync += [
                 in_valid.eq(1),
@@ -125,7 +130,7 @@ class HedgeCore(wiring.Component):
         # The book fetches a tick's levels in the cycle it is accepted (alongside the input register), so its
         # snapshot is ready trace_latency cycles after the handshake.
         m.d.comb += [
-            book.tick_valid.eq(self.cmd.valid & self.cmd.ready & (self.cmd.payload.kind == int(CommandKind.TICK))),
+            book.tick_valid.eq(tick_accepted),
             book.tick.eq(self.cmd.payload.body.tick),
         ]
         snapshot = book.snapshot
