@@ -1,4 +1,4 @@
-"""One side (bids or asks) of S order books: storage and a five-stage update that takes one tick per cycle.
+"""One side (bids or asks) of S order books: storage and a six-stage update that takes one tick per cycle.
 
 The N levels of each symbol are kept sorted best first (bids descending, asks ascending) with empty levels, all-zero,
 at the end. A tick (price p, qty) on this side is decided from two N-bit comparisons of p with the levels, both
@@ -15,25 +15,31 @@ levels below move down one and the worst falls off (if no position is ``better``
 better than its worst level: nothing changes). With qty = 0 a matched level is removed and the levels below move up
 one (``better | match`` marks the matched level and everything below it). ``clear`` empties the side.
 
-Why five stages. Done in one cycle, the loop from the stored levels through a symbol multiplexer, a price-wide
+Why six stages. Done in one cycle, the loop from the stored levels through a symbol multiplexer, a price-wide
 comparator (a carry chain), the priority logic and 65-bit level multiplexers back to the storage limits the clock to
-~44 MHz on an ECP5 (routed, bench/results/fmax.txt). Here every stage is one carry chain, or one multiplexer and a
-few LUT levels, and the only loop left is one multiplexer wide:
+~44 MHz on an ECP5 (routed, bench/results/fmax.txt). Here every stage is one carry chain, or a few LUT levels (on an
+ECP5 each costs ~1-2 ns with its routing in a design this size), and the only loop left is a 4-way multiplexer and
+a few gates:
 
 * **fetch** (the cycle the tick is accepted, tick t): the prices and valid bits of the tick's symbol's levels, as
   stored now, are registered next to the comparators (the symbol multiplexer alone), and so is p, once per level.
-* **compare**: p is compared with the fetched levels (``ge`` and ``gt``: two carry chains per level) and with the
-  prices of the four ticks ahead of it, and it is noted which of those are on the same symbol.
-* **correct**: the fetched levels lag: tick t-4 was writing its update while they were fetched, t-3 and t-2 wrote
-  theirs since, and t-1 is being decided. The stage corrects the comparisons for t-4's, t-3's and t-2's updates.
-* **decide**: works out how each level changes (its *source*: ``KEEP``, ``QTY`` (new size, same price), ``UP`` (from
-  the level below), ``DOWN`` (from the level above), ``NEW`` (the tick), ``EMPTY``) for each of the four things
-  tick t-1, decided in the cycle before, may have done to the symbol (nothing, inserted, deleted, cleared), and
-  t-1's registered summary picks one; that pick is the whole loop. The stage also fetches the levels the write will
-  update (as stored, or as t-1 is writing them in this cycle).
-* **write**: each bit of the new levels is a 4-way multiplexer of the fetched level, its neighbours and the tick (or
-  zero: emptied), its selects encoded from the sources in the decide stage, and they are written back. They are
-  also ``new_levels`` (``new_valid`` high).
+* **compare**: p is compared with the fetched levels (``ge`` and ``gt``: two carry chains per level, in offset binary
+  so that the carry out is the result) and with the prices of the five ticks ahead of it, and it is noted which of
+  those are on the same symbol.
+* **correct**: the fetched levels lag: tick t-5 was writing its update while they were fetched and t-4 .. t-1 were
+  still to be decided. By this stage t-5 .. t-3 have been (their summaries are registered), and it corrects the
+  comparisons for their updates, in that order.
+* **anticipate**: corrects them for t-2's update, then works them out, with the test for a level holding p
+  (``any_match``, a 10-input OR), for each of the four things t-1 may do to the symbol (nothing, insert, delete,
+  clear), and registers all four.
+* **decide**: t-1's update, decided in the cycle before, picks one of the four (a 4-way multiplexer: the loop), and
+  the stage works out how each level changes (its *source*: ``KEEP``, ``QTY`` (new size, same price), ``UP`` (from
+  the level below), ``DOWN`` (from the level above), ``NEW`` (the tick)) and what the tick did (its summary, for the
+  ticks after it). It also fetches the levels the write will update: as stored, or as t-1 is writing them in this
+  cycle, or empty for a clear (which then keeps them).
+* **write**: each bit of the new levels is a 4-way multiplexer of the fetched level, its neighbours (empty beyond
+  the ends) and the tick, its two selects encoded from the sources in the decide stage and copied per 16 bits, and
+  the levels are written back. They are also ``new_levels`` (``new_valid`` high).
 
 The corrections. An update by an earlier tick u (price q) changes p's thermometers in one of four ways only, whatever
 level it touched, because ``ge``/``gt`` just count the levels at least as good as / strictly better than p:
@@ -62,7 +68,7 @@ symbol must be below S (the host and the frame decoder check it); the gateware d
 
 import enum
 
-from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, C, Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -75,11 +81,10 @@ __all__ = ["BookSide"]
 
 class Source(enum.IntEnum):
     """Where a level's new content comes from, one-hot (index = bit); ``KEEP`` when no bit is set."""
-    UP = 0         # from level i + 1 (a delete above it)
+    UP = 0         # from level i + 1 (a delete above it; the last level takes the empty level beyond it)
     DOWN = 1       # from level i - 1 (an insert above it)
     NEW = 2        # the tick (inserted here)
-    EMPTY = 3      # emptied (clear, or moved up from beyond the last level)
-    QTY = 4        # same level, the tick's size
+    QTY = 3        # same level, the tick's size
 
 
 SOURCE_BITS = len(Source)
@@ -177,42 +182,51 @@ class BookSide(wiring.Component):
         def read(i, symbol):
             return Array(storage[s][i] for s in range(p.symbols))[symbol] if p.symbols > 1 else storage[0][i]
 
-        # Registers, named after the stage that reads them: compare (c_), correct (k_), decide (d_), write (w_), and
-        # the stages after the write (x_, y_: what was written one and two cycles before). In the fetch cycle of
-        # tick t, c_, k_, d_ and w_ hold ticks t-1 .. t-4 (or whatever took those slots: a cycle without a tick has
-        # its valid bit low). The bid and the ask side each keep their own copy (duplicate_signal), next to their
-        # own logic, and registers that fan out widely have one copy per level.
-        c_valid, k_valid, d_valid, w_valid, x_valid = (reg(name=f"{x}_valid") for x in "ckdwx")
-        c_symbol, k_symbol, d_symbol, w_symbol, x_symbol = (reg(p.symbol_width, name=f"{x}_symbol")
-                                                            for x in "ckdwx")
-        c_price, k_price, d_price, w_price, x_price = (reg(signed(p.price_width), name=f"{x}_price")
-                                                       for x in "ckdwx")
+        # Registers, named after the stage that reads them: compare (c_), correct (k_), anticipate (a_), decide (d_),
+        # write (w_), and the stages after the write (x_, y_: what was written one and two cycles before). In the
+        # fetch cycle of tick t, c_, k_, a_, d_ and w_ hold ticks t-1 .. t-5 (or whatever took those slots: a cycle
+        # without a tick has its valid bit low). The bid and the ask side each keep their own copy
+        # (duplicate_signal), next to their own logic, and registers that fan out widely have one copy per level.
+        c_valid, k_valid, a_valid, d_valid, w_valid, x_valid = (reg(name=f"{x}_valid") for x in "ckadwx")
+        c_symbol, k_symbol, a_symbol, d_symbol, w_symbol, x_symbol = (reg(p.symbol_width, name=f"{x}_symbol")
+                                                                      for x in "ckadwx")
+        c_price, k_price, a_price, d_price, w_price, x_price = (reg(signed(p.price_width), name=f"{x}_price")
+                                                                for x in "ckadwx")
         # p and the fetched level prices once per comparator (fanout 1: each next to its carry chain).
         c_level_price = [[reg(signed(p.price_width), name=f"c_price_{x}{i}") for x in ("ge", "gt")] for i in range(n)]
-        c_qty, k_qty, d_qty, w_qty = (reg(unsigned(p.qty_width), name=f"{x}_qty") for x in "ckdw")
-        c_update, k_update, d_update = (reg(name=f"{x}_update") for x in "ckd")
-        c_clear, k_clear, d_clear = (reg(name=f"{x}_clear") for x in "ckd")
-        c_insert, k_insert, d_insert = (reg(name=f"{x}_insert") for x in "ckd")
         c_prices = [[reg(signed(p.price_width), name=f"c_level{i}_price_{x}") for x in ("ge", "gt")]
                     for i in range(n)]
         c_valids = Signal(n)
+        c_qty, k_qty, a_qty, d_qty, w_qty = (reg(unsigned(p.qty_width), name=f"{x}_qty") for x in "ckadw")
+        c_update, k_update, a_update, d_update = (reg(name=f"{x}_update") for x in "ckad")
+        c_clear, k_clear, a_clear, d_clear = (reg(name=f"{x}_clear") for x in "ckad")
+        c_insert, k_insert, a_insert, d_insert = (reg(name=f"{x}_insert") for x in "ckad")
         k_ge, k_gt = Signal(n, name="k_ge"), Signal(n, name="k_gt")     # against the fetched levels
-        d_ge, d_gt = Signal(n, name="d_ge"), Signal(n, name="d_gt")     # against the levels after t-2
-        # Tick t against the ticks ahead of it (t-1 .. t-4): on the same symbol (and valid), and q compared with p.
-        # Made in the compare stage, where the four are in the correct, decide, write and later stages.
-        k_same = [reg(name=f"k_same{j}") for j in range(1, 5)]
-        k_order = [Signal(_order_layout(), name=f"k_order{j}") for j in range(1, 5)]
-        d_same_prev, d_order_prev = reg(name="d_same_prev"), Signal(_order_layout())
-        d_prev = Signal(_summary_layout())     # tick t-1's update if on the same symbol, else nothing
+        a_ge, a_gt = Signal(n, name="a_ge"), Signal(n, name="a_gt")     # against the levels after t-3
+        # Tick t against the ticks ahead of it (t-1 .. t-5): on the same symbol (and valid), and q compared with p.
+        # Made in the compare stage, where the five are in the correct, anticipate, decide, write and later stages.
+        k_same = [reg(name=f"k_same{j}") for j in range(1, 6)]
+        k_order = [Signal(_order_layout(), name=f"k_order{j}") for j in range(1, 6)]
+        a_same = [reg(name=f"a_same{j}") for j in range(1, 3)]
+        a_order = [Signal(_order_layout(), name=f"a_order{j}") for j in range(1, 3)]
+        # The comparisons after tick t-2's update and after each thing tick t-1 may do (``_CASES``), with their
+        # match tests; tick t-1's update picks one (``d_prev``, a ``_CASES`` index: nothing if on another symbol).
+        d_ge_if = [Signal(n, name=f"d_ge_if_{name}") for name, _ in _CASES]
+        d_gt_if = [Signal(n, name=f"d_gt_if_{name}") for name, _ in _CASES]
+        d_any_match_if = [Signal(name=f"d_any_match_if_{name}") for name, _ in _CASES]
+        d_prev = Signal(2)
         w_update, x_update, y_update = (Signal(_summary_layout(), name=f"{x}_update") for x in "wxy")
-        # The decision for each level as the write stage's multiplexers take it: one select for the valid bit and the
-        # price, one for the size (a new size takes the tick's, the price stays), and whether the level is emptied.
-        w_take_price = [reg(2, name=f"w_take_price{i}") for i in range(n)]
-        w_take_qty = [reg(2, name=f"w_take_qty{i}") for i in range(n)]
-        w_empty = [reg(name=f"w_empty{i}") for i in range(n)]
+        # The decision for each level as the write stage's multiplexers take it (``Take``), for the valid bit and
+        # the price, and for the size (a new size takes the tick's, the price stays); one copy per slice of at most
+        # 16 bits of the level, [(first bit, end bit, select)], so that each drives few multiplexers.
+        price_end = 1 + p.price_width
+        w_take = [[(lo, min(lo + 16, end), reg(2, name=f"w_take{i}_{lo}"))
+                   for start, end in ((0, price_end), (price_end, level.size)) for lo in range(start, end, 16)]
+                  for i in range(n)]
         w_levels = Signal(side_layout(p))      # the levels the write stage updates, as stored after tick t-1
         d_symbol_at = [reg(p.symbol_width, name=f"d_symbol_at{i}") for i in range(n)]
         d_same_prev_at = [reg(name=f"d_same_prev_at{i}") for i in range(n)]
+        d_clear_at = [reg(name=f"d_clear_at{i}") for i in range(n)]
         w_here = [[reg(name=f"w_here{s}_at{i}") for i in range(n)] for s in range(p.symbols)]
         new = self.new_levels
 
@@ -231,8 +245,8 @@ class BookSide(wiring.Component):
         ]
 
         # Compare stage: the carry chains alone ---------------------------------------------------------------------
-        ahead = [(k_valid, k_symbol, k_price), (d_valid, d_symbol, d_price), (w_valid, w_symbol, w_price),
-                 (x_valid, x_symbol, x_price)]
+        ahead = [(k_valid, k_symbol, k_price), (a_valid, a_symbol, a_price), (d_valid, d_symbol, d_price),
+                 (w_valid, w_symbol, w_price), (x_valid, x_symbol, x_price)]
         m.d.sync += [
             k_ge.eq(Cat(c_valids[i] & ~self._better(c_level_price[i][0], c_prices[i][0]) for i in range(n))),
             k_gt.eq(Cat(c_valids[i] & self._better(c_prices[i][1], c_level_price[i][1]) for i in range(n))),
@@ -242,45 +256,49 @@ class BookSide(wiring.Component):
             k_update.eq(c_update), k_clear.eq(c_clear), k_insert.eq(c_insert),
         ]
 
-        # Correct stage: for the updates of ticks t-4, t-3 and t-2, in that order (the fetched levels had none of
+        # Correct stage: for the updates of ticks t-5, t-4 and t-3, in that order (the fetched levels had none of
         # them; their summaries are now in y_update, x_update and w_update) ---------------------------------------
         ge, gt = k_ge, k_gt
-        for j, summary in ((3, y_update), (2, x_update), (1, w_update)):
+        for j, summary in ((4, y_update), (3, x_update), (2, w_update)):
             ge, gt = _named(m, _corrected(ge, gt, summary, k_order[j], k_same[j]), f"k_ge_after{j}", f"k_gt_after{j}")
         m.d.sync += [
-            d_ge.eq(ge), d_gt.eq(gt),
-            d_same_prev.eq(k_same[0]), d_order_prev.eq(k_order[0]),
-            *(d_symbol_at[i].eq(k_symbol) for i in range(n)),
-            *(d_same_prev_at[i].eq(k_same[0]) for i in range(n)),
-            d_valid.eq(k_valid), d_symbol.eq(k_symbol), d_price.eq(k_price), d_qty.eq(k_qty),
-            d_update.eq(k_update), d_clear.eq(k_clear), d_insert.eq(k_insert),
+            a_ge.eq(ge), a_gt.eq(gt),
+            *(a_same[j].eq(k_same[j]) for j in range(2)), *(a_order[j].eq(k_order[j]) for j in range(2)),
+            a_valid.eq(k_valid), a_symbol.eq(k_symbol), a_price.eq(k_price), a_qty.eq(k_qty),
+            a_update.eq(k_update), a_clear.eq(k_clear), a_insert.eq(k_insert),
+        ]
+
+        # Anticipate stage: for the update of tick t-2 (now in w_update), then for each thing tick t-1 (being decided
+        # now) may do, with the test for a level holding p -------------------------------------------------------
+        ge, gt = _named(m, _corrected(a_ge, a_gt, w_update, a_order[1], a_same[1]), "a_ge_after2", "a_gt_after2")
+        for case, (_, (inserted, deleted, cleared)) in enumerate(_CASES):
+            ge_if, gt_if = after_update(ge, gt, inserted, deleted, cleared, a_order[0])
+            m.d.sync += [d_ge_if[case].eq(ge_if), d_gt_if[case].eq(gt_if),
+                         d_any_match_if[case].eq((ge_if & ~gt_if).any())]
+        m.d.sync += [
+            *(d_symbol_at[i].eq(a_symbol) for i in range(n)),
+            *(d_same_prev_at[i].eq(a_same[0]) for i in range(n)),
+            *(d_clear_at[i].eq(a_clear) for i in range(n)),
+            d_valid.eq(a_valid), d_symbol.eq(a_symbol), d_price.eq(a_price), d_qty.eq(a_qty),
+            d_update.eq(a_update), d_clear.eq(a_clear), d_insert.eq(a_insert),
         ]
 
         # Decide stage ----------------------------------------------------------------------------------------------
-        # The decision for each of the four things tick t-1 (decided in the cycle before) may have done to this
-        # symbol -- nothing, inserted, deleted, cleared -- is worked out from the registered comparisons, and
-        # t-1's registered summary picks one. The loop from one tick's summary to the next is that pick alone.
-        hypotheses = [(0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1)]
-        picks = [~(d_prev.inserted | d_prev.deleted | d_prev.cleared), d_prev.inserted, d_prev.deleted,
-                 d_prev.cleared]
-
-        cases = []
-        for inserted, deleted, cleared in hypotheses:
-            ge_h, gt_h = _named(m, after_update(d_ge, d_gt, inserted, deleted, cleared, d_order_prev),
-                               f"d_ge_if{inserted}{deleted}{cleared}", f"d_gt_if{inserted}{deleted}{cleared}")
-            any_match_h = (ge_h & ~gt_h).any()
-            cases.append((ge_h, gt_h, any_match_h,
-                          d_valid & d_insert & ~any_match_h & ~ge_h[n - 1],    # inserted (~ge: p is better)
-                          d_valid & d_update & ~d_insert & any_match_h))       # deleted
-        ge, gt, any_match, inserted, deleted = _named(
-            m, [_one_hot_or([case[k] for case in cases], picks) for k in range(5)],
-            "d_ge_now", "d_gt_now", "d_any_match", "d_inserted", "d_deleted")
+        # Tick t-1's update (decided in the cycle before) picks one of the four cases worked out for it: the loop
+        # from one tick's decision to the next is that 4-way multiplexer and the few gates after it.
+        def pick(values):
+            return Array(values)[d_prev]
+        inserted_if = [d_valid & d_insert & ~d_any_match_if[case] & ~d_ge_if[case][n - 1]  # ~ge: p is better
+                       for case in range(len(_CASES))]
+        deleted_if = [d_valid & d_update & ~d_insert & d_any_match_if[case] for case in range(len(_CASES))]
+        ge, gt, any_match = _named(m, [pick(d_ge_if), pick(d_gt_if), pick(d_any_match_if)],
+                                   "d_ge", "d_gt", "d_any_match")
         better, match = ~ge, ge & ~gt
         sources = Signal(data.ArrayLayout(SOURCE_BITS, n))
         for i in range(n):
             first_better = better[i] & (~better[i - 1] if i > 0 else 1)
             with m.If(d_clear):
-                m.d.comb += sources[i][Source.EMPTY].eq(1)
+                pass                                   # KEEP: the levels are fetched as empty (below)
             with m.Elif(d_insert):
                 m.d.comb += [
                     sources[i][Source.QTY].eq(any_match & match[i]),
@@ -288,37 +306,39 @@ class BookSide(wiring.Component):
                     sources[i][Source.DOWN].eq((~any_match & better[i - 1]) if i > 0 else 0),
                 ]
             with m.Elif(d_update):
-                m.d.comb += sources[i][Source.UP if i + 1 < n else Source.EMPTY].eq(
-                    any_match & (better[i] | match[i]))
+                m.d.comb += sources[i][Source.UP].eq(any_match & (better[i] | match[i]))
         # What this tick did, for the comparisons of the ticks after it.
         update = Signal(_summary_layout())
-        m.d.comb += [update.inserted.eq(inserted), update.deleted.eq(deleted), update.cleared.eq(d_valid & d_clear)]
-        m.d.sync += d_prev.eq(Mux(k_same[0], update.as_value(), 0))
-        # The levels the write stage will update: as stored, or as tick t-1 writes them in this cycle.
+        m.d.comb += [
+            update.inserted.eq(pick(inserted_if)),
+            update.deleted.eq(pick(deleted_if)),
+            update.cleared.eq(d_valid & d_clear),
+        ]
+        m.d.sync += d_prev.eq(Mux(a_same[0], _case_of(update), _CASE_NOTHING))
+        # The levels the write stage will update: as stored, or as tick t-1 writes them in this cycle; empty for a
+        # clear (so that the write multiplexers need no zero).
         m.d.sync += [
-            *(w_levels[i].eq(Mux(d_same_prev_at[i], new[i], read(i, d_symbol_at[i]))) for i in range(n)),
+            *(w_levels[i].eq(Mux(d_clear_at[i], 0, Mux(d_same_prev_at[i], new[i], read(i, d_symbol_at[i]))))
+              for i in range(n)),
             *(w_here[s][i].eq(d_valid & (d_symbol_at[i] == s)) for s in range(p.symbols) for i in range(n)),
             w_valid.eq(d_valid), w_symbol.eq(d_symbol), w_price.eq(d_price), w_qty.eq(d_qty),
-            *(w_take_price[i].eq(_take(sources[i], Source.NEW)) for i in range(n)),
-            *(w_take_qty[i].eq(_take(sources[i], Source.NEW, Source.QTY)) for i in range(n)),
-            *(w_empty[i].eq(sources[i][Source.EMPTY]) for i in range(n)),
+            *(select.eq(_take(sources[i], Source.NEW) if lo < price_end else _take(sources[i], Source.NEW, Source.QTY))
+              for i in range(n) for lo, _, select in w_take[i]),
             w_update.eq(update),
         ]
 
         # Write stage -----------------------------------------------------------------------------------------------
-        # Each field bit is a 4-way multiplexer with two registered selects, and a zero when emptied: one slice of
-        # an ECP5 (two LUT4 and their PFUMX), no priority chain on the way to the storage.
-        def take(select, empty, field, tick):
-            def neighbour(j):
-                return getattr(w_levels[j], field) if 0 <= j < n else 0
-            return Mux(empty, 0, Mux(select[1], Mux(select[0], tick, neighbour(i - 1)),
-                                     Mux(select[0], neighbour(i + 1), getattr(w_levels[i], field))))
+        # Each bit is a 4-way multiplexer with two registered selects: one slice of an ECP5 (two LUT4 and their
+        # PFUMX), no priority chain on the way to the storage.
+        tick_level = Signal(level)
+        m.d.comb += [tick_level.valid.eq(1), tick_level.price.eq(w_price), tick_level.qty.eq(w_qty)]
+        empty = C(0, level.size)               # the level beyond the last, and above the first
         for i in range(n):
-            m.d.comb += [
-                new[i].valid.eq(take(w_take_price[i], w_empty[i], "valid", 1)),
-                new[i].price.eq(take(w_take_price[i], w_empty[i], "price", w_price)),
-                new[i].qty.eq(take(w_take_qty[i], w_empty[i], "qty", w_qty)),
-            ]
+            keep, below = w_levels[i].as_value(), w_levels[i + 1].as_value() if i + 1 < n else empty
+            above, tick = w_levels[i - 1].as_value() if i > 0 else empty, tick_level.as_value()
+            m.d.comb += new[i].eq(Cat(
+                Mux(select[1], Mux(select[0], tick[lo:hi], above[lo:hi]), Mux(select[0], below[lo:hi], keep[lo:hi]))
+                for lo, hi, select in w_take[i]))
             for s in range(p.symbols):
                 with m.If(w_here[s][i]):
                     m.d.sync += storage[s][i].eq(new[i])
@@ -328,6 +348,16 @@ class BookSide(wiring.Component):
             x_update.eq(w_update), y_update.eq(x_update),
         ]
         return m
+
+
+# What an earlier tick may have done to a symbol, as (inserted, deleted, cleared), in the order of their index.
+_CASES = [("nothing", (0, 0, 0)), ("inserted", (1, 0, 0)), ("deleted", (0, 1, 0)), ("cleared", (0, 0, 1))]
+_CASE_NOTHING = 0
+
+
+def _case_of(update):
+    """The ``_CASES`` index of a summary (``_summary_layout``; at most one bit set)."""
+    return Cat(update.inserted | update.cleared, update.deleted | update.cleared)
 
 
 def _named(m, values, *names):
@@ -344,12 +374,3 @@ def _take(source, *tick_sources):
     """The 2-bit select (:class:`Take`) of a level whose one-hot ``source`` is given; ``tick_sources`` take the tick."""
     tick = Cat(*(source[k] for k in tick_sources)).any()
     return Mux(tick, Take.TICK, Mux(source[Source.DOWN], Take.DOWN, Mux(source[Source.UP], Take.UP, Take.KEEP)))
-
-
-def _one_hot_or(values, selects):
-    """The value whose select is high (at most one is), zero if none: an AND-OR, no priority chain."""
-    width = len(Cat(values[0]))
-    result = 0
-    for value, select in zip(values, selects):
-        result = result | (Cat(value) & select.replicate(width))
-    return result

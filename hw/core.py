@@ -1,11 +1,11 @@
 """The hedging core: order books, hedge legs and their register file behind one ordered command stream.
 
 Commands (ticks and register writes) enter through ``cmd``. The book fetches the levels of a tick's symbol as it
-is accepted, then compares, corrects, decides and writes its update (``OrderBook``), and from the book snapshot
-every leg evaluates the hedge law in a fixed-length pipeline; ``latency`` cycles after its handshake the tick's
-recommendations are on ``recs``, one slot per leg in leg order, whether or not any leg fired. Ticks are accepted on
-every cycle (``ready`` stays high while only ticks arrive); with the compact book or the compact leg, one every
-``CoreParams.tick_interval`` cycles.
+is accepted, then compares, corrects, anticipates, decides and writes its update (``OrderBook``), and from the
+book snapshot every leg evaluates the hedge law in a fixed-length pipeline; ``latency`` cycles after its handshake
+the tick's recommendations are on ``recs``, one slot per leg in leg order, whether or not any leg fired. Ticks are
+accepted on every cycle (``ready`` stays high while only ticks arrive); with the compact book or the compact leg, one
+every ``CoreParams.tick_interval`` cycles.
 
 A register write waits in the input stage until no tick is in flight, is applied in one cycle, and blocks the stream
 for that time; a write of ``threshold_bps`` also waits for the leg's reciprocal to be computed (61 cycles). Writes
