@@ -68,9 +68,10 @@ PROGRAMMERS = {
 
 BITSTREAM = {"ecp5": "top.bit", "ice40": "top.bin"}
 SYNTH_OPTS = {"ecp5": [], "ice40": ["-dsp"]}
-# nextpnr's router2 finishes the ECP5 default core's ~13k-LUT book in minutes where router1 had not converged after
-# 33 (bench/results/fmax.txt); the iCE40 builds were measured with router1, which finishes them.
-NEXTPNR_OPTS = {"ecp5": ["--router", "router2"], "ice40": []}
+# nextpnr's router: its default (router1) for both families. router2 routes the ECP5 book alone in minutes where
+# router1 had not converged after 33 (bench/results/fmax.txt), but on the whole ULX3S-85F board router2's overuse
+# grew again after iteration 20 while router1's unrouted arcs kept falling (docs/boards.md).
+NEXTPNR_OPTS = {"ecp5": [], "ice40": []}
 
 REPORT_KEYS = ("board", "device", "target_mhz", "fmax_mhz", "utilization", "latency_cycles", "latency_ns",
                "bitstream", "seconds", "timing_met", "seed", "core")
