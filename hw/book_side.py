@@ -1,4 +1,4 @@
-"""One side (bids or asks) of S order books: storage and a six-stage update that takes one tick per cycle.
+"""One side (bids or asks) of S order books: storage and a seven-stage update that takes one tick per cycle.
 
 The N levels of each symbol are kept sorted best first (bids descending, asks ascending) with empty levels, all-zero,
 at the end. A tick (price p, qty) on this side is decided from two N-bit comparisons of p with the levels, both
@@ -15,14 +15,17 @@ levels below move down one and the worst falls off (if no position is ``better``
 better than its worst level: nothing changes). With qty = 0 a matched level is removed and the levels below move up
 one (``better | match`` marks the matched level and everything below it). ``clear`` empties the side.
 
-Why six stages. Done in one cycle, the loop from the stored levels through a symbol multiplexer, a price-wide
+Why seven stages. Done in one cycle, the loop from the stored levels through a symbol multiplexer, a price-wide
 comparator (a carry chain), the priority logic and 65-bit level multiplexers back to the storage limits the clock to
 ~44 MHz on an ECP5 (routed, bench/results/fmax.txt). Here every stage is one carry chain, or a few LUT levels (on an
 ECP5 each costs ~1-2 ns with its routing in a design this size), and the only loop left is a 4-way multiplexer and
 a few gates:
 
-* **fetch** (the cycle the tick is accepted, tick t): the prices and valid bits of the tick's symbol's levels, as
-  stored now, are registered next to the comparators (the symbol multiplexer alone), and so is p, once per level.
+* **receive** (the cycle the tick is accepted): the tick is registered, its symbol and p once per level, so that
+  the fetch's ~1300 multiplexer inputs are not all driven by one register outside the book (that route, 7.8 ns,
+  was the book's critical path, bench/results/fmax.txt).
+* **fetch** (tick t): the prices and valid bits of the tick's symbol's levels, as stored now, are registered next to
+  the comparators (the symbol multiplexer alone), and so is p, once per comparator.
 * **compare**: p is compared with the fetched levels (``ge`` and ``gt``: two carry chains per level, in offset binary
   so that the carry out is the result) and with the prices of the five ticks ahead of it, and it is noted which of
   those are on the same symbol.
@@ -132,8 +135,8 @@ def _corrected(ge, gt, update, order, same):
 class BookSide(wiring.Component):
     """Bids (``descending=True``) or asks of S symbols.
 
-    Inputs are presented in the fetch cycle: ``tick_valid`` (a tick is accepted now), its ``symbol``, ``price``,
-    ``qty``, ``update`` (the tick is on this side) and ``clear`` (empty this side of the symbol). Four cycles later
+    Inputs are presented in the receive cycle: ``tick_valid`` (a tick is accepted now), its ``symbol``, ``price``,
+    ``qty``, ``update`` (the tick is on this side) and ``clear`` (empty this side of the symbol). Six cycles later
     (``CoreParams.trace_latency - 1``) the updated side of that symbol is on ``new_levels`` with ``new_valid`` high,
     and it is stored at the end of that cycle.
     """
@@ -182,8 +185,9 @@ class BookSide(wiring.Component):
         def read(i, symbol):
             return Array(storage[s][i] for s in range(p.symbols))[symbol] if p.symbols > 1 else storage[0][i]
 
-        # Registers, named after the stage that reads them: compare (c_), correct (k_), anticipate (a_), decide (d_),
-        # write (w_), and the stages after the write (x_, y_: what was written one and two cycles before). In the
+        # Registers, named after the stage that reads them: fetch (r_), compare (c_), correct (k_), anticipate (a_),
+        # decide (d_), write (w_), and the stages after the write (x_, y_: what was written one and two cycles
+        # before). In the
         # fetch cycle of tick t, c_, k_, a_, d_ and w_ hold ticks t-1 .. t-5 (or whatever took those slots: a cycle
         # without a tick has its valid bit low). The bid and the ask side each keep their own copy
         # (duplicate_signal), next to their own logic, and registers that fan out widely have one copy per level.
@@ -192,6 +196,11 @@ class BookSide(wiring.Component):
                                                                       for x in "ckadwx")
         c_price, k_price, a_price, d_price, w_price, x_price = (reg(signed(p.price_width), name=f"{x}_price")
                                                                 for x in "ckadwx")
+        r_valid, r_update, r_clear = reg(name="r_valid"), reg(name="r_update"), reg(name="r_clear")
+        r_symbol, r_price, r_qty = (reg(p.symbol_width, name="r_symbol"), reg(signed(p.price_width), name="r_price"),
+                                    reg(unsigned(p.qty_width), name="r_qty"))
+        r_symbol_at = [reg(p.symbol_width, name=f"r_symbol{i}") for i in range(n)]
+        r_price_at = [reg(signed(p.price_width), name=f"r_price{i}") for i in range(n)]
         # p and the fetched level prices once per comparator (fanout 1: each next to its carry chain).
         c_level_price = [[reg(signed(p.price_width), name=f"c_price_{x}{i}") for x in ("ge", "gt")] for i in range(n)]
         c_prices = [[reg(signed(p.price_width), name=f"c_level{i}_price_{x}") for x in ("ge", "gt")]
@@ -230,18 +239,26 @@ class BookSide(wiring.Component):
         w_here = [[reg(name=f"w_here{s}_at{i}") for i in range(n)] for s in range(p.symbols)]
         new = self.new_levels
 
+        # Receive stage: the tick's fields registered, the symbol and p once per level ---------------------------------
+        m.d.sync += [
+            r_valid.eq(self.tick_valid), r_symbol.eq(self.symbol), r_price.eq(self.price), r_qty.eq(self.qty),
+            r_update.eq(self.update), r_clear.eq(self.clear),
+            *(r_symbol_at[i].eq(self.symbol) for i in range(n)),
+            *(r_price_at[i].eq(self.price) for i in range(n)),
+        ]
+
         # Fetch stage -----------------------------------------------------------------------------------------------
         m.d.sync += [
-            *(fetched.eq(read(i, self.symbol).price) for i in range(n) for fetched in c_prices[i]),
-            c_valids.eq(Cat(read(i, self.symbol).valid for i in range(n))),
-            c_valid.eq(self.tick_valid),
-            c_symbol.eq(self.symbol),
-            c_price.eq(self.price),
-            *(copy.eq(self.price) for i in range(n) for copy in c_level_price[i]),
-            c_qty.eq(self.qty),
-            c_update.eq(self.update),
-            c_clear.eq(self.clear),
-            c_insert.eq(self.update & (self.qty != 0)),
+            *(fetched.eq(read(i, r_symbol_at[i]).price) for i in range(n) for fetched in c_prices[i]),
+            c_valids.eq(Cat(read(i, r_symbol_at[i]).valid for i in range(n))),
+            c_valid.eq(r_valid),
+            c_symbol.eq(r_symbol),
+            c_price.eq(r_price),
+            *(copy.eq(r_price_at[i]) for i in range(n) for copy in c_level_price[i]),
+            c_qty.eq(r_qty),
+            c_update.eq(r_update),
+            c_clear.eq(r_clear),
+            c_insert.eq(r_update & (r_qty != 0)),
         ]
 
         # Compare stage: the carry chains alone ---------------------------------------------------------------------
