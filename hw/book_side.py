@@ -187,9 +187,8 @@ class BookSide(wiring.Component):
 
         # Registers, named after the stage that reads them: fetch (r_), compare (c_), correct (k_), anticipate (a_),
         # decide (d_), write (w_), and the stages after the write (x_, y_: what was written one and two cycles
-        # before). In the
-        # fetch cycle of tick t, c_, k_, a_, d_ and w_ hold ticks t-1 .. t-5 (or whatever took those slots: a cycle
-        # without a tick has its valid bit low). The bid and the ask side each keep their own copy
+        # before). In the fetch cycle of tick t, c_, k_, a_, d_ and w_ hold ticks t-1 .. t-5 (or whatever took those
+        # slots: a cycle without a tick has its valid bit low). The bid and the ask side each keep their own copy
         # (duplicate_signal), next to their own logic, and registers that fan out widely have one copy per level.
         c_valid, k_valid, a_valid, d_valid, w_valid, x_valid = (reg(name=f"{x}_valid") for x in "ckadwx")
         c_symbol, k_symbol, a_symbol, d_symbol, w_symbol, x_symbol = (reg(p.symbol_width, name=f"{x}_symbol")

@@ -5,8 +5,9 @@ for the iCEBreaker, ``synth_ecp5`` for the ULX3S); the test then checks what cam
 (from Yosys's ``stat -json``) fit the device, exactly one PLL of the family's kind was instantiated, and the top
 level's ports are the board's clock, the FTDI UART and the LED, placed on the FTDI pins by the constraint file.
 
-Each board is built with its own core (constraints/boards.toml): for the ULX3S that is the default core (S=4, N=10,
-L=2), which Yosys synthesises in 45-90 s here (2026-11-25, depending on load), so no reduced stand-in is needed.
+Each board is built with its own core (constraints/boards.toml): for the ULX3S that is the default core's shape
+(S=4, N=10, L=2, with two register stages per wide multiply), which Yosys synthesises in 45-90 s here (2026-11-25,
+depending on load), so no reduced stand-in is needed.
 Place and route of both boards is tests/test_board_pnr.py (marker ``pnr``).
 
 The build folder is under the repository's build/ and is removed afterwards. The YoWASP tools cannot see absolute
