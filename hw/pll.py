@@ -23,6 +23,7 @@ Reset: until the PLL reports lock its output is not a clock to trust, so the des
 ``LOCK`` is low (asynchronously asserted, released through a :class:`~amaranth.lib.cdc.ResetSynchronizer`) and for
 :data:`RESET_DELAY_S` after lock. The delay also covers the iCE40's block RAMs, which read as zeros for ~3 us after
 configuration (Amaranth's own iCE40 clocking waits 15 us for the same reason). A lost lock resets the design again.
+On the ECP5 the reset is distributed on a global network (a ``DCCA``), like a clock.
 """
 
 from dataclasses import dataclass
@@ -182,14 +183,18 @@ class _ClockGenerator(wiring.Component):
         m.d.comb += ClockSignal("pll_lock").eq(clk)
         m.submodules.lock_sync = ResetSynchronizer(~self.locked, domain="pll_lock")
         timer = Signal(range(delay + 1))
-        ready = Signal()
+        # The reset comes straight from a flip-flop (no inverter after it): it fans out to nearly every flip-flop of
+        # the design, and on the ULX3S-85F a LUT between them cost a second long route (docs/boards.md).
+        held = Signal(init=1)
         with m.If(timer == delay):
-            m.d.pll_lock += ready.eq(1)
+            m.d.pll_lock += held.eq(0)
         with m.Else():
             m.d.pll_lock += timer.eq(timer + 1)
-
-        m.d.comb += self.rst.eq(~ready)
+        self._distribute_reset(m, held, platform)
         return m
+
+    def _distribute_reset(self, m, held, platform):
+        m.d.comb += self.rst.eq(held)
 
 
 class ECP5PLL(_ClockGenerator):
@@ -215,6 +220,14 @@ class ECP5PLL(_ClockGenerator):
             i_RST=0, i_STDBY=0, i_PHASESEL0=0, i_PHASESEL1=0, i_PHASEDIR=1, i_PHASESTEP=1, i_PHASELOADREG=1,
             i_PLLWAKESYNC=0, i_ENCLKOP=0,
         )
+
+    def _distribute_reset(self, m, held, platform):
+        # On a global network (a DCCA, as nextpnr inserts for clocks; it only does so for clocks by itself): the
+        # routed reset reached the set/reset inputs far from it through 4-5 ns of general routing (docs/boards.md).
+        if platform is None:
+            super()._distribute_reset(m, held, platform)
+        else:
+            m.submodules.rst_buf = Instance("DCCA", i_CLKI=held, i_CE=1, o_CLKO=self.rst)
 
 
 class ICE40PLL(_ClockGenerator):
