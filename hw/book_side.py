@@ -23,7 +23,9 @@ a few gates:
 
 * **receive** (the cycle the tick is accepted): the tick is registered, its symbol and p once per level, so that
   the fetch's ~1300 multiplexer inputs are not all driven by one register outside the book (that route, 7.8 ns,
-  was the book's critical path, bench/results/fmax.txt).
+  was the book's critical path, bench/results/fmax.txt, and the whole board's, docs/boards.md). The tick's valid
+  and ready bits are registered apart (the handshake's ready logic is deep: on the board it ran from the hedge legs'
+  busy bits through the core's and the engine's handshakes).
 * **fetch** (tick t): the prices and valid bits of the tick's symbol's levels, as stored now, are registered next to
   the comparators (the symbol multiplexer alone), and so is p, once per comparator.
 * **compare**: p is compared with the fetched levels (``ge`` and ``gt``: two carry chains per level, in offset binary
@@ -135,7 +137,9 @@ def _corrected(ge, gt, update, order, same):
 class BookSide(wiring.Component):
     """Bids (``descending=True``) or asks of S symbols.
 
-    Inputs are presented in the receive cycle: ``tick_valid`` (a tick is accepted now), its ``symbol``, ``price``,
+    Inputs are presented in the receive cycle: ``tick_valid`` and ``tick_ready`` (a tick is accepted now if both are
+    high; they are registered apart and ANDed in the fetch stage, so that the logic behind a stream's ``ready`` ends
+    at a flip-flop instead of routing into the book; ``tick_ready`` is 1 if not driven), its ``symbol``, ``price``,
     ``qty``, ``update`` (the tick is on this side) and ``clear`` (empty this side of the symbol). Six cycles later
     (``CoreParams.trace_latency - 1``) the updated side of that symbol is on ``new_levels`` with ``new_valid`` high,
     and it is stored at the end of that cycle.
@@ -150,6 +154,7 @@ class BookSide(wiring.Component):
     def _ports(params: CoreParams) -> dict:
         return {
             "tick_valid": In(1),
+            "tick_ready": In(1, init=1),
             "symbol":     In(params.symbol_width),
             "update":     In(1),
             "clear":      In(1),
@@ -195,7 +200,8 @@ class BookSide(wiring.Component):
                                                                       for x in "ckadwx")
         c_price, k_price, a_price, d_price, w_price, x_price = (reg(signed(p.price_width), name=f"{x}_price")
                                                                 for x in "ckadwx")
-        r_valid, r_update, r_clear = reg(name="r_valid"), reg(name="r_update"), reg(name="r_clear")
+        r_valid, r_ready = reg(name="r_valid"), reg(name="r_ready")
+        r_update, r_clear = reg(name="r_update"), reg(name="r_clear")
         r_symbol, r_price, r_qty = (reg(p.symbol_width, name="r_symbol"), reg(signed(p.price_width), name="r_price"),
                                     reg(unsigned(p.qty_width), name="r_qty"))
         r_symbol_at = [reg(p.symbol_width, name=f"r_symbol{i}") for i in range(n)]
@@ -240,8 +246,8 @@ class BookSide(wiring.Component):
 
         # Receive stage: the tick's fields registered, the symbol and p once per level ---------------------------------
         m.d.sync += [
-            r_valid.eq(self.tick_valid), r_symbol.eq(self.symbol), r_price.eq(self.price), r_qty.eq(self.qty),
-            r_update.eq(self.update), r_clear.eq(self.clear),
+            r_valid.eq(self.tick_valid), r_ready.eq(self.tick_ready), r_symbol.eq(self.symbol),
+            r_price.eq(self.price), r_qty.eq(self.qty), r_update.eq(self.update), r_clear.eq(self.clear),
             *(r_symbol_at[i].eq(self.symbol) for i in range(n)),
             *(r_price_at[i].eq(self.price) for i in range(n)),
         ]
@@ -250,7 +256,7 @@ class BookSide(wiring.Component):
         m.d.sync += [
             *(fetched.eq(read(i, r_symbol_at[i]).price) for i in range(n) for fetched in c_prices[i]),
             c_valids.eq(Cat(read(i, r_symbol_at[i]).valid for i in range(n))),
-            c_valid.eq(r_valid),
+            c_valid.eq(r_valid & r_ready),
             c_symbol.eq(r_symbol),
             c_price.eq(r_price),
             *(copy.eq(r_price_at[i]) for i in range(n) for copy in c_level_price[i]),

@@ -127,10 +127,13 @@ class HedgeCore(wiring.Component):
             ]
 
         # Book and legs ---------------------------------------------------------------------------------------------
-        # The book fetches a tick's levels in the cycle it is accepted (alongside the input register), so its
-        # snapshot is ready trace_latency cycles after the handshake.
+        # The book registers a tick in the cycle it is accepted (alongside the input register), so its snapshot is
+        # ready trace_latency cycles after the handshake. The parallel book gets the offered tick and `ready` apart
+        # (it ANDs them a cycle later): `ready`'s logic is deep and should not route into the book.
         m.d.comb += [
-            book.tick_valid.eq(tick_accepted),
+            *([book.tick_valid.eq(tick_accepted)] if p.compact_book else [
+                book.tick_valid.eq(self.cmd.valid & (self.cmd.payload.kind == int(CommandKind.TICK))),
+                book.tick_ready.eq(self.cmd.ready)]),
             book.tick.eq(self.cmd.payload.body.tick),
         ]
         snapshot = book.snapshot

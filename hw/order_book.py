@@ -6,7 +6,8 @@ ticks in consecutive cycles stay exact) and takes a tick on every cycle; with ``
 :class:`CompactBookSide` walks the levels one per cycle and takes a tick every N cycles (``busy`` is high in
 between). The side a tick names is updated, both are emptied by ``clear``, ``trade`` changes nothing.
 
-Timing: the tick is presented on ``tick``/``tick_valid`` in the cycle it is accepted; ``CoreParams.trace_latency``
+Timing: the tick is presented on ``tick``/``tick_valid`` in the cycle it is accepted (the parallel book also takes
+``tick_ready``, ANDed with ``tick_valid`` a cycle later, see :class:`BookSide`); ``CoreParams.trace_latency``
 cycles later ``snapshot`` holds the symbol's book after the tick and ``snapshot_valid`` is high. The hedge legs read
 the best levels from it and the simulation trace port exposes all of it.
 
@@ -30,6 +31,7 @@ class OrderBook(wiring.Component):
         self._params = params
         super().__init__({
             "tick_valid":     In(1),
+            "tick_ready":     In(1, init=1),
             "tick":           In(tick_layout(params)),
             "busy":           Out(1),
             "snapshot_valid": Out(1),
@@ -47,6 +49,7 @@ class OrderBook(wiring.Component):
         for name, side_code, unit in (("bids", TickSide.BID, bid_side), ("asks", TickSide.ASK, ask_side)):
             m.d.comb += [
                 unit.tick_valid.eq(self.tick_valid),
+                *([] if p.compact_book else [unit.tick_ready.eq(self.tick_ready)]),
                 unit.symbol.eq(tick.symbol),
                 unit.price.eq(tick.price),
                 unit.qty.eq(tick.qty),
