@@ -7,7 +7,7 @@ the tick's recommendations are on ``recs``, one slot per leg in leg order, wheth
 accepted on every cycle (``ready`` stays high while only ticks arrive); with the compact book or the compact leg, one
 every ``CoreParams.tick_interval`` cycles.
 
-A register write waits in the input stage until no tick is in flight, is applied in one cycle, and blocks the stream
+A register write waits in the input stage until no tick is in flight, is applied a cycle later, and blocks the stream
 for that time; a write of ``threshold_bps`` also waits for the leg's reciprocal to be computed (61 cycles). Writes
 therefore take effect exactly between the ticks around them, in stream order, and never change a register under a
 tick in flight. Ticks never wait inside the core, so the latency from handshake to output is the same for every tick.
@@ -96,7 +96,12 @@ class HedgeCore(wiring.Component):
             in_flight = Signal(p.latency - 1)
             m.d.sync += in_flight.eq((in_flight << 1) | in_is_tick)
             no_tick_in_flight = in_flight == 0
-        apply_write = in_is_write & no_tick_in_flight & ~busy
+        # A write is decided in one cycle and applied in the next, from a flip-flop: the decision (the drain test
+        # over every tick in flight and the legs' `busy`) and the write enables of every register are then timed
+        # apart (together they were the ULX3S build's critical path). `ready` stays low meanwhile (the write is
+        # still in the input stage), so nothing enters between the decision and the write.
+        apply_write = Signal()
+        m.d.sync += apply_write.eq(in_is_write & no_tick_in_flight & ~busy & ~apply_write)
 
         m.d.comb += [
             self.cmd.ready.eq(~in_is_write & ~busy & ~book.busy & ~tick_hold),
