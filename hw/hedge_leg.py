@@ -61,6 +61,7 @@ from amaranth.hdl import C, Cat, Const, Module, Mux, Shape, Signal, Value, signe
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .duplicate import duplicate_signal
 from .layouts import TickSide
 from .multiplier import Multiplier
 from .params import POSITION_MAX, RATIO_FRAC_BITS, THRESHOLD_RECIP_SHIFT, CoreParams
@@ -400,20 +401,27 @@ class HedgeLeg(wiring.Component):
         # of H below), so that every comparison in the loop is one subtraction of two registers.
         width = _CMP_WIDTH
 
-        def bound(value, name, init=0, invert=False):
+        def bound(value, name, init=0, invert=False, copy=False):
             value = _offset_binary(value, width)
-            return reg(~value if invert else value, name, unsigned(width), init=_offset_binary_int(init, width, invert))
+            init = _offset_binary_int(init, width, invert)
+            if not copy:
+                return reg(~value if invert else value, name, unsigned(width), init=init)
+            out = duplicate_signal(unsigned(width), name=name, init=init)
+            m.d.sync += out.eq(~value if invert else value)
+            return out
         need_buy_bound = bound(Mux(threshold_tighter, below, late(target_minus_min1, "tmm1")), "need_buy_bound",
                                invert=True)
         need_sell_bound = bound(Mux(threshold_tighter, above, late(target_plus_min1, "tpm1")), "need_sell_bound",
                                 invert=True)
-        fire_buy_bound = bound(Mux(buy_threshold_tightest, below, late(bound_buy, "bound_buy")),
-                               "fire_buy_bound", init=-POSITION_MAX)
+        fire_buy_value = Mux(buy_threshold_tightest, below, late(bound_buy, "bound_buy"))
+        fire_buy_bound = bound(fire_buy_value, "fire_buy_bound", init=-POSITION_MAX)
+        fire_buy_bound_o = bound(fire_buy_value, "fire_buy_bound_o", init=-POSITION_MAX, copy=True)
         # A write of H is loaded through the SELL path of the loop: in the cycle `load` is high here (the pipeline is
         # empty), the SELL bound is below every H (force_sell, in the stage before), lower_step above every H and
         # lower is the value (below).
-        fire_sell_bound = bound(Mux(sell_threshold_tightest, above, late(bound_sell, "bound_sell")),
-                                "fire_sell_bound", init=POSITION_MAX)
+        fire_sell_value = Mux(sell_threshold_tightest, above, late(bound_sell, "bound_sell"))
+        fire_sell_bound = bound(fire_sell_value, "fire_sell_bound", init=POSITION_MAX)
+        fire_sell_bound_o = bound(fire_sell_value, "fire_sell_bound_o", init=POSITION_MAX, copy=True)
         eligible_l = reg(eligible_b, "eligible_l")
         limit_check_l = reg(eligible_b & sizes_ok, "limit_check_l")        # in limits needs sizes_ok
         buy_no_price_l = reg(eligible_b & sizes_ok & ~buy_ok_b, "buy_no_price_l")
@@ -429,16 +437,24 @@ class HedgeLeg(wiring.Component):
         limit_bound_sell = bound(min_minus_limit1, "limit_bound_sell", invert=True)
 
         # s5+3M: the H loop: every decision is one comparison of H ------------------------------------------------
-        # H is kept three times: its value (for the adders), and in offset binary, plain (for the comparisons that
-        # decide the loop) and inverted (for those that only count blocked orders), so that each copy drives four
-        # carry chains rather than one copy twelve.
+        # H is kept four times: its value (for the adders), and in offset binary, plain (for the comparisons that
+        # decide the loop), again plain (the same comparisons, for the outputs) and inverted (for those that only
+        # count blocked orders), so that each copy drives a few carry chains rather than one copy twelve, and the
+        # loop's decision does not also fan out to the ~70 output flip-flops (that route was the ULX3S build's
+        # critical path). The plain copies are kept apart from H's own flip-flops, whose low 31 bits they equal
+        # (hw/duplicate.py), and so are the output's copies of the fire bounds.
         h = position
-        h_ob = Signal(width, name="h_ob", init=_offset_binary_int(0, width))
+        h_ob = duplicate_signal(width, name="h_ob", init=_offset_binary_int(0, width))
+        h_ob_o = duplicate_signal(width, name="h_ob_o", init=_offset_binary_int(0, width))
         h_nob = Signal(width, name="h_nob", init=_offset_binary_int(0, width, invert=True))
         fire_buy = _borrow(h_ob, fire_buy_bound)                 # H < fb
         fire_sell = _borrow(fire_sell_bound, h_ob)               # H > fs
         buy_full = _borrow(h_ob, upper_step)
         sell_full = _borrow(lower_step, h_ob)
+        fire_buy_o = _borrow(h_ob_o, fire_buy_bound_o)           # the same decisions, for the outputs
+        fire_sell_o = _borrow(fire_sell_bound_o, h_ob_o)
+        buy_full_o = _borrow(h_ob_o, upper_step)
+        sell_full_o = _borrow(lower_step, h_ob_o)
         need_buy = _borrow(need_buy_bound, h_nob)               # ~H > ~nb <=> H < nb
         need_sell = _borrow(h_nob, need_sell_bound)              # ~H < ~ns <=> H > ns
         buy_in_limit = _borrow(limit_bound_buy, h_nob)
@@ -452,14 +468,15 @@ class HedgeLeg(wiring.Component):
             m.d.sync += [
                 position.eq(new_h),
                 h_ob.eq(_offset_binary(new_h, width)),
+                h_ob_o.eq(_offset_binary(new_h, width)),
                 h_nob.eq(~_offset_binary(new_h, width)),
             ]
 
         m.d.sync += [
-            self.fire.eq((fire_buy | fire_sell) & ~load_l),
-            self.side.eq(~fire_buy),
-            self.qty.eq(Mux(fire_buy, Mux(buy_full, max_qty, upper - h), Mux(sell_full, max_qty, h - lower))),
-            self.price.eq(Mux(fire_buy, buy_price_l, sell_price_l)),
+            self.fire.eq((fire_buy_o | fire_sell_o) & ~load_l),
+            self.side.eq(~fire_buy_o),
+            self.qty.eq(Mux(fire_buy_o, Mux(buy_full_o, max_qty, upper - h), Mux(sell_full_o, max_qty, h - lower))),
+            self.price.eq(Mux(fire_buy_o, buy_price_l, sell_price_l)),
             self.limit_blocked.eq((need_buy & eligible_l & ~(limit_check_l & buy_in_limit))
                                   | (need_sell & eligible_l & ~(limit_check_l & sell_in_limit))),
             self.price_blocked.eq((need_buy & buy_in_limit & buy_no_price_l)
