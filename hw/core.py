@@ -8,9 +8,9 @@ accepted on every cycle (``ready`` stays high while only ticks arrive); with the
 every ``CoreParams.tick_interval`` cycles.
 
 A register write waits in the input stage until no tick is in flight, is applied a cycle later, and blocks the stream
-for that time; a write of ``threshold_bps`` also waits for the leg's reciprocal to be computed (61 cycles). Writes
-therefore take effect exactly between the ticks around them, in stream order, and never change a register under a
-tick in flight. Ticks never wait inside the core, so the latency from handshake to output is the same for every tick.
+for that time and one cycle more (``ready`` is a flip-flop); a write of ``threshold_bps`` also waits for the leg's
+reciprocal to be computed (61 cycles). Writes therefore take effect exactly between the ticks around them, in stream
+order, and never change a register under a tick in flight. Ticks never wait inside the core, so the latency from handshake to output is the same for every tick.
 
 ``recs`` and ``trace`` cannot be back-pressured (their consumers must always accept); ``trace`` carries the book of
 the tick's symbol after every tick and exists for simulation and debugging (synthesis removes it when unused).
@@ -103,8 +103,16 @@ class HedgeCore(wiring.Component):
         apply_write = Signal()
         m.d.sync += apply_write.eq(in_is_write & no_tick_in_flight & ~busy & ~apply_write)
 
+        # `ready` for writes and the legs' `busy` is a flip-flop: it is set from the cycle before, conservatively
+        # (low while a write is offered, waits or is applied, and while any leg is busy; so high again one cycle after
+        # the last of these), so that the legs' `busy` and the write logic do not reach the command's source and the
+        # input registers' enables in the same cycle (the ULX3S builds' critical path). The compact book's and the
+        # compact leg's own pacing stays combinational: the core's tick interval depends on it to the cycle.
+        write_ready = Signal(init=1)
+        write_accepted = self.cmd.valid & self.cmd.ready & (self.cmd.payload.kind == int(CommandKind.WRITE))
+        m.d.sync += write_ready.eq(~(write_accepted | in_is_write | busy))
         m.d.comb += [
-            self.cmd.ready.eq(~in_is_write & ~busy & ~book.busy & ~tick_hold),
+            self.cmd.ready.eq(write_ready & ~book.busy & ~tick_hold),
             tick_accepted.eq(self.cmd.valid & self.cmd.ready & (self.cmd.payload.kind == int(CommandKind.TICK))),
         ]
         with m.If(self.cmd.valid & self.cmd.ready):
