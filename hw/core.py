@@ -10,7 +10,8 @@ every ``CoreParams.tick_interval`` cycles.
 A register write waits in the input stage until no tick is in flight, is applied a cycle later, and blocks the stream
 for that time and one cycle more (``ready`` is a flip-flop); a write of ``threshold_bps`` also waits for the leg's
 reciprocal to be computed (61 cycles). Writes therefore take effect exactly between the ticks around them, in stream
-order, and never change a register under a tick in flight. Ticks never wait inside the core, so the latency from handshake to output is the same for every tick.
+order, and never change a register under a tick in flight. Ticks never wait inside the core, so the latency from
+handshake to output is the same for every tick.
 
 ``recs`` and ``trace`` cannot be back-pressured (their consumers must always accept); ``trace`` carries the book of
 the tick's symbol after every tick and exists for simulation and debugging (synthesis removes it when unused).
@@ -142,7 +143,8 @@ class HedgeCore(wiring.Component):
         # Book and legs ---------------------------------------------------------------------------------------------
         # The book registers a tick in the cycle it is accepted (alongside the input register), so its snapshot is
         # ready trace_latency cycles after the handshake. The parallel book gets the offered tick and `ready` apart
-        # (it ANDs them a cycle later): `ready`'s logic is deep and should not route into the book.
+        # (it ANDs them a cycle later), so that the handshake's logic ends at two flip-flops instead of routing
+        # into the book (it was the ULX3S build's critical path before `ready` itself became a flip-flop).
         m.d.comb += [
             *([book.tick_valid.eq(tick_accepted)] if p.compact_book else [
                 book.tick_valid.eq(self.cmd.valid & (self.cmd.payload.kind == int(CommandKind.TICK))),
