@@ -71,6 +71,8 @@ class HedgeCore(wiring.Component):
         in_cycle = Signal(COUNTER_WIDTH)
         in_is_tick = in_valid & (in_cmd.kind == int(CommandKind.TICK))
         in_is_write = in_valid & (in_cmd.kind == int(CommandKind.WRITE))
+        offered_tick = self.cmd.valid & (self.cmd.payload.kind == int(CommandKind.TICK))
+        offered_write = self.cmd.valid & (self.cmd.payload.kind == int(CommandKind.WRITE))
         tick_accepted = Signal()      # a tick's handshake on `cmd` in this cycle
 
         m.submodules.book = book = OrderBook(p)
@@ -110,11 +112,10 @@ class HedgeCore(wiring.Component):
         # input registers' enables in the same cycle (the ULX3S builds' critical path). The compact book's and the
         # compact leg's own pacing stays combinational: the core's tick interval depends on it to the cycle.
         write_ready = Signal(init=1)
-        write_accepted = self.cmd.valid & self.cmd.ready & (self.cmd.payload.kind == int(CommandKind.WRITE))
-        m.d.sync += write_ready.eq(~(write_accepted | in_is_write | busy))
+        m.d.sync += write_ready.eq(~((offered_write & self.cmd.ready) | in_is_write | busy))
         m.d.comb += [
             self.cmd.ready.eq(write_ready & ~book.busy & ~tick_hold),
-            tick_accepted.eq(self.cmd.valid & self.cmd.ready & (self.cmd.payload.kind == int(CommandKind.TICK))),
+            tick_accepted.eq(offered_tick & self.cmd.ready),
         ]
         with m.If(self.cmd.valid & self.cmd.ready):
             m.d.sync += [
@@ -123,7 +124,7 @@ class HedgeCore(wiring.Component):
                 in_tick_index.eq(self.ticks_in),
                 in_cycle.eq(self.cycle),
             ]
-            with m.If(self.cmd.payload.kind == int(CommandKind.TICK)):
+            with m.If(tick_accepted):
                 m.d.sync += self.ticks_in.eq(self.ticks_in + 1)
         with m.Elif(in_is_tick | apply_write):
             m.d.sync += in_valid.eq(0)
@@ -147,7 +148,7 @@ class HedgeCore(wiring.Component):
         # into the book (it was the ULX3S build's critical path before `ready` itself became a flip-flop).
         m.d.comb += [
             *([book.tick_valid.eq(tick_accepted)] if p.compact_book else [
-                book.tick_valid.eq(self.cmd.valid & (self.cmd.payload.kind == int(CommandKind.TICK))),
+                book.tick_valid.eq(offered_tick),
                 book.tick_ready.eq(self.cmd.ready)]),
             book.tick.eq(self.cmd.payload.body.tick),
         ]

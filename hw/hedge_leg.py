@@ -215,9 +215,10 @@ class HedgeLeg(wiring.Component):
         assert s_loop + 1 == p.latency - p.trace_latency
         pw = p.price_width
 
-        def reg(value, name, shape=None, init=0):
-            """Registers `value` once: the boundary between two stages."""
-            out = Signal(shape if shape is not None else Shape.cast(value.shape()), name=name, init=init)
+        def reg(value, name, shape=None, init=0, duplicate=False):
+            """Registers `value` once: the boundary between two stages (``duplicate``: a copy synthesis keeps)."""
+            make = duplicate_signal if duplicate else Signal
+            out = make(shape if shape is not None else Shape.cast(value.shape()), name=name, init=init)
             m.d.sync += out.eq(value)
             return out
 
@@ -401,27 +402,23 @@ class HedgeLeg(wiring.Component):
         # of H below), so that every comparison in the loop is one subtraction of two registers.
         width = _CMP_WIDTH
 
-        def bound(value, name, init=0, invert=False, copy=False):
+        def bound(value, name, init=0, invert=False, duplicate=False):
             value = _offset_binary(value, width)
-            init = _offset_binary_int(init, width, invert)
-            if not copy:
-                return reg(~value if invert else value, name, unsigned(width), init=init)
-            out = duplicate_signal(unsigned(width), name=name, init=init)
-            m.d.sync += out.eq(~value if invert else value)
-            return out
+            return reg(~value if invert else value, name, unsigned(width), init=_offset_binary_int(init, width, invert),
+                       duplicate=duplicate)
         need_buy_bound = bound(Mux(threshold_tighter, below, late(target_minus_min1, "tmm1")), "need_buy_bound",
                                invert=True)
         need_sell_bound = bound(Mux(threshold_tighter, above, late(target_plus_min1, "tpm1")), "need_sell_bound",
                                 invert=True)
         fire_buy_value = Mux(buy_threshold_tightest, below, late(bound_buy, "bound_buy"))
         fire_buy_bound = bound(fire_buy_value, "fire_buy_bound", init=-POSITION_MAX)
-        fire_buy_bound_o = bound(fire_buy_value, "fire_buy_bound_o", init=-POSITION_MAX, copy=True)
+        fire_buy_bound_o = bound(fire_buy_value, "fire_buy_bound_o", init=-POSITION_MAX, duplicate=True)
         # A write of H is loaded through the SELL path of the loop: in the cycle `load` is high here (the pipeline is
         # empty), the SELL bound is below every H (force_sell, in the stage before), lower_step above every H and
         # lower is the value (below).
         fire_sell_value = Mux(sell_threshold_tightest, above, late(bound_sell, "bound_sell"))
         fire_sell_bound = bound(fire_sell_value, "fire_sell_bound", init=POSITION_MAX)
-        fire_sell_bound_o = bound(fire_sell_value, "fire_sell_bound_o", init=POSITION_MAX, copy=True)
+        fire_sell_bound_o = bound(fire_sell_value, "fire_sell_bound_o", init=POSITION_MAX, duplicate=True)
         eligible_l = reg(eligible_b, "eligible_l")
         limit_check_l = reg(eligible_b & sizes_ok, "limit_check_l")        # in limits needs sizes_ok
         buy_no_price_l = reg(eligible_b & sizes_ok & ~buy_ok_b, "buy_no_price_l")
