@@ -24,7 +24,11 @@ Stages:
 
 ``latency`` 1 puts everything after the operand register into one cycle (small and slow); 2 registers the three
 rows; 3 also registers the two rows in front of the carry chain; more than 3 adds plain registers in front of the
-carry chain (no faster than 3). Raising ``latency`` raises fmax and the core's fixed latency together
+carry chain (no faster than 3). On ECP5, latency 3 and more instead use the DSP blocks' output registers for the
+second register stage (the partial products, registered inside the block, then compressed in stage 3 and added in
+stage 4), so that the route from a DSP block to the fabric, which nextpnr may make long in a full design, starts at a
+register rather than after the multiply; the addend and the override then wait a cycle in flip-flops so that the
+interface (when each input is read) is the same on every path. Raising ``latency`` raises fmax and the core's fixed latency together
 (``CoreParams.mul_latency``; docs/architecture.md has the measured figures).
 """
 
@@ -123,19 +127,31 @@ class Multiplier(wiring.Component):
         a, b = self.a, self.b
         if not ecp5:
             a, b = register(a, "a_q"), register(b, "b_q")
+        # From latency 3 on, ECP5 registers the products in the DSP blocks' output registers: the long route from a
+        # block to the fabric then starts at a register instead of after the multiply. The addend and the override,
+        # read in the cycle after that register's input, wait one cycle for it.
+        dsp_output = ecp5 and self._latency >= 3
+        stages = self._latency - 1 - dsp_output
+        addend = self.addend if self._addend_shape is not None else None
+        override = (self.override, self.override_value) if self._override else None
+        if dsp_output:
+            if addend is not None:
+                addend = register(addend, "addend_q")
+            if override is not None:
+                override = (register(override[0], "override_q"), register(override[1], "override_value_q"))
         terms = []
         for da, sa in _digits(a, self._a_shape):
             for db, sb in _digits(b, self._b_shape):
                 name = f"pp_{sa}_{sb}"
                 product_shape = Shape(len(da) + len(db), da.shape().signed or db.shape().signed)
                 if ecp5:
-                    product = self._ecp5_product(m, name, da, db, product_shape)
+                    product = self._ecp5_product(m, name, da, db, product_shape, output_register=dsp_output)
                 else:
                     product = Signal(product_shape, name=name)
                     m.d.comb += product.eq(da * db)
                 terms.append((product, sa + sb))
-        if self._addend_shape is not None:
-            terms.append((self.addend, 0))
+        if addend is not None:
+            terms.append((addend, 0))
 
         # Stage 2: one level of column compression into three rows (mod 2^width, which is exact: p fits). ----------
         # A signed term is its bits with the top one inverted, minus 2^(its top position): no sign extension, so
@@ -162,16 +178,15 @@ class Multiplier(wiring.Component):
         if all(isinstance(bit, Const) for bit in rows[2]):
             rows = rows[:2]                     # no column was more than 3 high: two rows, no 3:2 level below
         rows = [self._cat(m, row, f"row{i}") for i, row in enumerate(rows)]
-        stages = self._latency - 1
         if stages:
             rows = [register(row, f"row{i}_q") for i, row in enumerate(rows)]
             stages -= 1
 
         # Stage 3: 3:2 carry-save level, then the carry chain. ------------------------------------------------------
-        if self._override:
-            value = Signal(width, name="override_row")
-            m.d.comb += value.eq(self.override_value)          # sign- or zero-extended to the product's width
-            rows = [Mux(self.override, value, rows[0])] + [row & ~self.override.replicate(width) for row in rows[1:]]
+        if override is not None:
+            select, value = override[0], Signal(width, name="override_row")
+            m.d.comb += value.eq(override[1])                  # sign- or zero-extended to the product's width
+            rows = [Mux(select, value, rows[0])] + [row & ~select.replicate(width) for row in rows[1:]]
         if len(rows) == 3:
             sum_row, carry_row = _full_add(*rows)
             sum_row, carry_row = sum_row[:width], (carry_row << 1)[:width]
@@ -191,9 +206,10 @@ class Multiplier(wiring.Component):
         return row
 
     @staticmethod
-    def _ecp5_product(m, name, da, db, product_shape):
-        """One MULT18X18D with its input registers on (REG_INPUTA/B_CLK = CLK0) and no output register: the
-        operands are registered inside the block and the product leaves it combinationally."""
+    def _ecp5_product(m, name, da, db, product_shape, *, output_register):
+        """One MULT18X18D with its input registers on (REG_INPUTA/B_CLK = CLK0): the operands are registered
+        inside the block; the product leaves it combinationally, or from its output register (REG_OUTPUT_CLK =
+        CLK0, one cycle later) if ``output_register``."""
         a18, b18 = Signal(signed(18), name=f"{name}_a"), Signal(signed(18), name=f"{name}_b")
         m.d.comb += [a18.eq(da), b18.eq(db)]      # sign- or zero-extended by the digit's own signedness
         product = Signal(36, name=f"{name}_p")
@@ -205,7 +221,8 @@ class Multiplier(wiring.Component):
             "MULT18X18D",
             p_REG_INPUTA_CLK="CLK0", p_REG_INPUTA_CE="CE0", p_REG_INPUTA_RST="RST0",
             p_REG_INPUTB_CLK="CLK0", p_REG_INPUTB_CE="CE0", p_REG_INPUTB_RST="RST0",
-            p_REG_INPUTC_CLK="NONE", p_REG_PIPELINE_CLK="NONE", p_REG_OUTPUT_CLK="NONE",
+            p_REG_INPUTC_CLK="NONE", p_REG_PIPELINE_CLK="NONE",
+            p_REG_OUTPUT_CLK="CLK0" if output_register else "NONE", p_REG_OUTPUT_CE="CE0", p_REG_OUTPUT_RST="RST0",
             p_CLK0_DIV="ENABLED", p_CLK1_DIV="ENABLED", p_CLK2_DIV="ENABLED", p_CLK3_DIV="ENABLED",
             p_HIGHSPEED_CLK="NONE", p_GSR="DISABLED", p_CAS_MATCH_REG="FALSE", p_SOURCEB_MODE="B_SHIFT",
             p_MULT_BYPASS="DISABLED", p_RESETMODE="SYNC",

