@@ -5,6 +5,11 @@ The core produces, on any cycle, one slot per leg (it cannot be back-pressured);
 sends the fired slots of the oldest vector one by one, in leg order, as REC payloads. A vector that arrives while
 the queue is full is dropped and its fired slots are counted (``dropped``, a count per cycle): the sequence numbers
 the core assigned make the loss visible to the host as a gap, and the status block accumulates the count.
+
+The REC payload leaves through an output register (``valid`` and the payload are flip-flops; it refills in the cycle
+it is taken, so a payload per cycle still flows): the choice of the next slot (the head vector's pending legs) then
+stays on this side of it, and the frame encoder's decision to start a frame, which loads a 37-byte shift register,
+starts at a register instead of at the end of that choice (the longest path of the 25F board before).
 """
 
 from amaranth.hdl import Module, Signal
@@ -51,22 +56,28 @@ class RecQueue(wiring.Component):
                 m.d.comb += current.eq(leg)
         slot = head.legs[current] if p.legs else None
         any_pending = sum(pending) != 0 if p.legs else 0
-        m.d.comb += self.rec.valid.eq(fifo.r_rdy & any_pending)
+        # The next REC, offered to the output register.
+        next_rec = stream.Signature(rec_payload_layout).create()
+        m.d.comb += next_rec.valid.eq(fifo.r_rdy & any_pending)
         if p.legs:
             m.d.comb += [
-                self.rec.payload.leg.eq(current),
-                self.rec.payload.side.eq(slot.side),
-                self.rec.payload.seq.eq(slot.seq),
-                self.rec.payload.tick.eq(head.tick),
-                self.rec.payload.qty.eq(slot.qty),
-                self.rec.payload.price.eq(slot.price),
-                self.rec.payload.hedge_position.eq(slot.hedge_position),
-                self.rec.payload.cycle_in.eq(head.cycle_in),
-                self.rec.payload.cycle_out.eq(head.cycle_out),
+                next_rec.payload.leg.eq(current),
+                next_rec.payload.side.eq(slot.side),
+                next_rec.payload.seq.eq(slot.seq),
+                next_rec.payload.tick.eq(head.tick),
+                next_rec.payload.qty.eq(slot.qty),
+                next_rec.payload.price.eq(slot.price),
+                next_rec.payload.hedge_position.eq(slot.hedge_position),
+                next_rec.payload.cycle_in.eq(head.cycle_in),
+                next_rec.payload.cycle_out.eq(head.cycle_out),
             ]
+        m.d.comb += next_rec.ready.eq(~self.rec.valid | self.rec.ready)
+        with m.If(next_rec.ready):
+            m.d.sync += [self.rec.valid.eq(next_rec.valid), self.rec.payload.eq(next_rec.payload)]
+
         last = Signal()
         m.d.comb += last.eq(sum(pending) == 1 if p.legs else 1)
-        with m.If(self.rec.valid & self.rec.ready):
+        with m.If(next_rec.valid & next_rec.ready):
             with m.If(last):
                 m.d.comb += fifo.r_en.eq(1)
                 m.d.sync += sent.eq(0)
