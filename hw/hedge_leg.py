@@ -469,11 +469,19 @@ class HedgeLeg(wiring.Component):
                 h_nob.eq(~_offset_binary(new_h, width)),
             ]
 
+        # The outputs: both sides' quantity and price are registered and the side picks one after the register, so
+        # the side decision (a carry chain) drives three flip-flops rather than the 64 of qty and price, whose
+        # registers sit by the recommendation queue (that route was the ULX3S-85F build's critical path at M = 3).
+        buy_o = reg(fire_buy_o, "buy_o", duplicate=True)
+        qty_buy_o = reg(Mux(buy_full_o, max_qty, upper - h), "qty_buy_o", unsigned(32))
+        qty_sell_o = reg(Mux(sell_full_o, max_qty, h - lower), "qty_sell_o", unsigned(32))
+        m.d.comb += [
+            self.qty.eq(Mux(buy_o, qty_buy_o, qty_sell_o)),
+            self.price.eq(Mux(buy_o, reg(buy_price_l, "buy_price_o"), reg(sell_price_l, "sell_price_o"))),
+        ]
         m.d.sync += [
             self.fire.eq((fire_buy_o | fire_sell_o) & ~load_l),
             self.side.eq(~fire_buy_o),
-            self.qty.eq(Mux(fire_buy_o, Mux(buy_full_o, max_qty, upper - h), Mux(sell_full_o, max_qty, h - lower))),
-            self.price.eq(Mux(fire_buy_o, buy_price_l, sell_price_l)),
             self.limit_blocked.eq((need_buy & eligible_l & ~(limit_check_l & buy_in_limit))
                                   | (need_sell & eligible_l & ~(limit_check_l & sell_in_limit))),
             self.price_blocked.eq((need_buy & buy_in_limit & buy_no_price_l)
