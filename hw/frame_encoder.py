@@ -45,8 +45,8 @@ class FrameEncoder(wiring.Component):
 
     Arbitration: when both inputs are valid as a frame starts, the kind not sent last goes first (round robin), so
     a burst of recommendations never holds back the answer to a READ or PING (the host's watchdog keep-alive) by
-    more than one REC frame. Between frames one cycle is spent choosing; with a UART behind it, a byte takes
-    ``10 * divisor`` cycles, so the link runs without gaps.
+    more than one REC frame. Between frames one cycle is spent choosing, and each byte waits a cycle in an output
+    register; with a UART behind it, a byte takes ``10 * divisor`` cycles, so the link runs without gaps.
     """
 
     def __init__(self):
@@ -68,11 +68,19 @@ class FrameEncoder(wiring.Component):
         seq = Signal(8)
         last_was_rec = Signal()
 
-        m.submodules.crc = crc = catalog.CRC16_CCITT_FALSE(8).create()
-        m.d.comb += crc.data.eq(self.bytes.payload)
+        # The output byte is a register, refilled only once it is empty: the shift register then moves on a
+        # condition of two flip-flops (the state and this register's ``valid``) instead of on the transmitter's
+        # ``ready``, which matters at ~300 flip-flops of fanout. Refilling takes a cycle after each byte; the UART
+        # takes 10 x divisor cycles per byte, so the link still runs without gaps.
+        with m.If(self.bytes.valid & self.bytes.ready):
+            m.d.sync += self.bytes.valid.eq(0)
+        byte = Signal(8)                        # the next byte of the frame, in BODY, CRC_HIGH and CRC_LOW
+        sent = Signal()                         # it moves into the output register
+        with m.If(sent):
+            m.d.sync += [self.bytes.valid.eq(1), self.bytes.payload.eq(byte)]
 
-        sent = Signal()
-        m.d.comb += sent.eq(self.bytes.valid & self.bytes.ready)
+        m.submodules.crc = crc = catalog.CRC16_CCITT_FALSE(8).create()
+        m.d.comb += crc.data.eq(byte)
 
         def header(length, frame_type):
             return Cat(Const(SYNC0, 8), Const(SYNC1, 8), Const(length, 8), Const(frame_type, 8), seq)
@@ -104,8 +112,8 @@ class FrameEncoder(wiring.Component):
                     m.next = "BODY"
             with m.State("BODY"):
                 m.d.comb += [
-                    self.bytes.valid.eq(1),
-                    self.bytes.payload.eq(shreg[:8]),
+                    sent.eq(~self.bytes.valid),
+                    byte.eq(shreg[:8]),
                     crc.start.eq(index == 2),
                     crc.valid.eq(sent & (index >= 2)),
                 ]
@@ -114,11 +122,11 @@ class FrameEncoder(wiring.Component):
                     with m.If(index == last):
                         m.next = "CRC_HIGH"
             with m.State("CRC_HIGH"):
-                m.d.comb += [self.bytes.valid.eq(1), self.bytes.payload.eq(crc.crc[8:])]
+                m.d.comb += [sent.eq(~self.bytes.valid), byte.eq(crc.crc[8:])]
                 with m.If(sent):
                     m.next = "CRC_LOW"
             with m.State("CRC_LOW"):
-                m.d.comb += [self.bytes.valid.eq(1), self.bytes.payload.eq(crc.crc[:8])]
+                m.d.comb += [sent.eq(~self.bytes.valid), byte.eq(crc.crc[:8])]
                 with m.If(sent):
                     m.d.sync += seq.eq(seq + 1)
                     m.next = "IDLE"

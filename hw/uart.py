@@ -150,12 +150,15 @@ class UARTTx(wiring.Component):
         shreg = Signal(9)           # bits still to send after the one on the line: data, then the stop bit
         bits_left = Signal(range(10))
         busy = Signal()
-        last_cycle = Signal()       # last cycle of the stop bit
-
-        m.d.comb += [
-            last_cycle.eq(busy & (timer == 0) & (bits_left == 0)),
-            self.stream.ready.eq(~busy | last_cycle),
-        ]
+        # ``ready`` is a flip-flop (it is what the frame encoder's shift register waits on): set in the cycle before
+        # the last of the stop bit (divisor >= 4, so that cycle exists), cleared when a byte is taken, so that it is
+        # high exactly while idle or in that last cycle.
+        ready = Signal(init=1)
+        m.d.comb += self.stream.ready.eq(ready)
+        with m.If(self.stream.valid & ready):
+            m.d.sync += ready.eq(0)
+        with m.Elif(busy & (timer == 1) & (bits_left == 0)):
+            m.d.sync += ready.eq(1)
 
         with m.If(busy):
             with m.If(timer != 0):
