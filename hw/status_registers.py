@@ -2,8 +2,8 @@
 
 Counters of events that the other blocks signal as pulses (frame, CRC and UART errors, sequence gaps, dropped
 recommendations, watchdog trips) are kept here; the core's own counters, its halt flag and the legs' hedge
-positions are read where they live. A read request (the address) is answered with one READ_RESP payload; the
-next request is taken once the answer has left. Unassigned addresses read as 0. All counters are 32 bits and wrap
+positions are read where they live. A read request (the address) is answered with one READ_RESP payload, with
+the values of the cycle after the request was taken; the next request is taken once the answer has left. Unassigned addresses read as 0. All counters are 32 bits and wrap
 modulo 2^32.
 """
 
@@ -55,12 +55,17 @@ class StatusRegisters(wiring.Component):
         values["rec_overflow"] = overflow = Signal(COUNTER_WIDTH)
         m.d.sync += overflow.eq(overflow + self.rec_dropped)
 
+        # A request's address is registered first and looked up in the next cycle, so that the ~20-way multiplexer
+        # starts at a flip-flop rather than after the frame decoder's handshake (the ULX3S-25F's critical path).
+        addr = Signal(8)
+        looking_up = Signal()
         with m.If(self.read_resp.valid & self.read_resp.ready):
             m.d.sync += self.read_resp.valid.eq(0)
-        m.d.comb += self.read.ready.eq(~self.read_resp.valid)
+        m.d.comb += self.read.ready.eq(~looking_up & ~self.read_resp.valid)
         with m.If(self.read.valid & self.read.ready):
-            addr = self.read.payload
-            m.d.sync += [self.read_resp.valid.eq(1), self.read_resp.payload.addr.eq(addr),
+            m.d.sync += [looking_up.eq(1), addr.eq(self.read.payload)]
+        with m.If(looking_up):
+            m.d.sync += [looking_up.eq(0), self.read_resp.valid.eq(1), self.read_resp.payload.addr.eq(addr),
                          self.read_resp.payload.value.eq(0)]
             with m.Switch(addr):
                 with m.Case(0):
