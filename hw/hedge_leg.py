@@ -258,10 +258,13 @@ class HedgeLeg(wiring.Component):
         def load_pulse(cycles_before):
             return load_steps[load_cycle - cycles_before]
         load, load_l = load_steps[load_cycle], load_steps[load_cycle + 1]
+        # The divider starts a cycle after the write, from flip-flops: its start enables ~100 flip-flops, and the
+        # write decode in front of them was the ULX3S-85F's critical path (M = 3). `busy` covers that cycle.
+        divider_start = reg(self.write & (self.write_addr == int(LegReg.THRESHOLD_BPS)), "divider_start")
         m.d.comb += [
-            divider.start.eq(self.write & (self.write_addr == int(LegReg.THRESHOLD_BPS))),
-            divider.bps.eq(self.write_data[:16]),
-            self.busy.eq(divider.busy | Cat(*load_steps).any()),
+            divider.start.eq(divider_start),
+            divider.bps.eq(reg(self.write_data[:16], "divider_bps")),
+            self.busy.eq(divider.busy | divider_start | Cat(*load_steps).any()),
             self.position_now.eq(position),
             self.hedge_position.eq(position),     # H after the tick: the loop's register, in the output cycle
         ]
