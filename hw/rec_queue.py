@@ -6,10 +6,11 @@ sends the fired slots of the oldest vector one by one, in leg order, as REC payl
 the queue is full is dropped and its fired slots are counted (``dropped``, a count per cycle): the sequence numbers
 the core assigned make the loss visible to the host as a gap, and the status block accumulates the count.
 
-The REC payload leaves through an output register (``valid`` and the payload are flip-flops; it refills in the cycle
-it is taken, so a payload per cycle still flows): the choice of the next slot (the head vector's pending legs) then
-stays on this side of it, and the frame encoder's decision to start a frame, which loads a 37-byte shift register,
-starts at a register instead of at the end of that choice (the longest path of the 25F board before).
+The REC payload leaves through an output register (``valid`` and the payload are flip-flops), refilled in the cycle
+after it was taken, never in the same one (one REC per two cycles at most, against one per 370 x divisor cycles that
+the UART sends): the choice of the next slot (the head vector's pending legs) stays on this side of it, the frame
+encoder's decision to start a frame, which loads a 37-byte shift register, starts at a register, and the encoder's
+``ready`` does not reach the FIFO's read side (each was the ULX3S-25F board's longest path in turn).
 """
 
 from amaranth.hdl import Module, Signal
@@ -71,7 +72,9 @@ class RecQueue(wiring.Component):
                 next_rec.payload.cycle_in.eq(head.cycle_in),
                 next_rec.payload.cycle_out.eq(head.cycle_out),
             ]
-        m.d.comb += next_rec.ready.eq(~self.rec.valid | self.rec.ready)
+        m.d.comb += next_rec.ready.eq(~self.rec.valid)
+        with m.If(self.rec.valid & self.rec.ready):
+            m.d.sync += self.rec.valid.eq(0)
         with m.If(next_rec.ready):
             m.d.sync += [self.rec.valid.eq(next_rec.valid), self.rec.payload.eq(next_rec.payload)]
 
