@@ -28,8 +28,8 @@ carry chain (no faster than 3). On ECP5, latency 3 and more instead use the DSP 
 second register stage (the partial products, registered inside the block, then compressed in stage 3 and added in
 stage 4), so that the route from a DSP block to the fabric, which nextpnr may make long in a full design, starts at a
 register rather than after the multiply; the addend and the override then wait a cycle in flip-flops so that the
-interface (when each input is read) is the same on every path. Raising ``latency`` raises fmax and the core's fixed latency together
-(``CoreParams.mul_latency``; docs/architecture.md has the measured figures).
+interface (when each input is read) is the same on every path. Raising ``latency`` raises fmax and the core's fixed
+latency together (``CoreParams.mul_latency``; docs/architecture.md has the measured figures).
 """
 
 from amaranth.hdl import C, ClockSignal, Const, Instance, Module, Mux, Shape, Signal, signed, unsigned

@@ -3,8 +3,8 @@
 Counters of events that the other blocks signal as pulses (frame, CRC and UART errors, sequence gaps, dropped
 recommendations, watchdog trips) are kept here; the core's own counters, its halt flag and the legs' hedge
 positions are read where they live. A read request (the address) is answered with one READ_RESP payload, with
-the values of the cycle after the request was taken; the next request is taken once the answer has left. Unassigned addresses read as 0. All counters are 32 bits and wrap
-modulo 2^32.
+the values of the cycle after the request was taken; the next request is taken once the answer has left.
+Unassigned addresses read as 0. All counters are 32 bits and wrap modulo 2^32.
 """
 
 from amaranth.hdl import Module, Signal, signed
