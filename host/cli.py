@@ -71,6 +71,12 @@ def _build(args) -> int:
                 f.write("\n")
         except OSError as exc:
             return _fail(f"cannot write {exc.filename}: {exc.strerror}", 1)
+    uart = report["uart"]
+    if report["fmax_mhz"] >= report["target_mhz"] and not report["timing_met"]:
+        print(f"hedgegate: warning: timing NOT met on the serial side's clock: fmax {uart['fmax_mhz']:.2f} MHz < "
+              f"{uart['clock_mhz']:.3f} MHz; {report['bitstream']} is written but must not be run"
+              + ("; board not programmed" if args.program else ""), file=sys.stderr)
+        return TIMING_FAILED_STATUS
     if not report["timing_met"]:
         slower = fastest_clock_mhz(spec, report["fmax_mhz"])
         advice = f"rebuild with --clock-mhz {slower:.6g} or lower" if slower else "no slower clock works at 3 Mbaud"

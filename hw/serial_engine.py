@@ -1,28 +1,39 @@
-"""The hedging engine behind its serial link: what a board runs, independent of the board.
+r"""The hedging engine behind its serial link: what a board runs, independent of the board.
 
-    rx -> UARTRx -> FrameDecoder --cmd--> [watchdog halt injection] -> HedgeCore --recs--> RecQueue --+
-                               \\--read--> StatusRegisters --read_resp----------------------------------+-> FrameEncoder -> UARTTx -> tx
+    sync (serial side)                                        |  core
+    rx -> UARTRx -> FrameDecoder --cmd--> [watchdog halt] --AsyncFIFO--> HedgeCore --recs--+
+                              \--read--> StatusRegisters <--CoreStatus (lookup)-->  values  |
+    tx <- UARTTx <- FrameEncoder <--read_resp--/                                            |
+                              \<--rec-- RecQueue (AsyncFIFOBuffered) <---------------------+
 
-Everything runs in one clock domain; ``divisor`` is the number of clock cycles per UART bit (e.g. 50 at 150 MHz
-for 3 Mbaud). The frame format is docs/protocol.md.
+Two clock domains: ``core`` runs the hedge core (:class:`~hedgegate.hw.core.HedgeCore`, its ``sync`` renamed), the
+serial side runs in ``sync`` (``divisor`` is its number of clock cycles per UART bit, e.g. 16 at 48 MHz for
+3 Mbaud). They meet in three places, each with Amaranth's own clock-domain-crossing parts: commands (ticks and
+register writes, in order) cross in an ``AsyncFIFOBuffered``, recommendations in RecQueue's, and status reads by a
+pulse-synchronised lookup (:class:`~hedgegate.hw.core_status.CoreStatus`). So the serial side's logic, which has
+~10 bit times per byte, is not timed against the core's clock, and the core's clock need not be a multiple of the
+baud rate (hw/board.py). The two may be driven by one clock (the iCEBreaker does). The frame format is
+docs/protocol.md.
 
-Watchdog: the global register ``WATCHDOG`` (address 30, written like any register in a WRITE frame and snooped
-from the command stream as it enters the core) holds a number of cycles, 0 (the default) for off. When that many
-cycles pass without a good frame (any TICK, WRITE, READ or PING that passed its checks), the engine puts a write
-of ``HALT = 1`` into the core's command stream -- between two commands, so in order like any write -- and counts a
-watchdog trip. The host clears the halt with a WRITE of ``HALT = 0``.
+Watchdog (serial side): the global register ``WATCHDOG`` (address 30, written like any register in a WRITE frame
+and snooped from the command stream as it enters the queue to the core) holds a number of ``sync`` cycles, 0 (the
+default) for off. When that many cycles pass without a good frame (any TICK, WRITE, READ or PING that passed its
+checks), the engine puts a write of ``HALT = 1`` into the command stream -- between two commands, so in order like
+any write -- and counts a watchdog trip. The host clears the halt with a WRITE of ``HALT = 0``.
 
-``heartbeat`` toggles every ``heartbeat_cycles`` cycles, for an LED.
+``heartbeat`` toggles every ``heartbeat_cycles`` ``sync`` cycles, for an LED.
 """
 
-from amaranth.hdl import Module, Signal
-from amaranth.lib import wiring
+from amaranth.hdl import DomainRenamer, Module, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.fifo import AsyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from .core import HedgeCore
+from .core_status import CoreStatus
 from .frame_decoder import FrameDecoder
 from .frame_encoder import FrameEncoder
-from .layouts import CommandKind
+from .layouts import CommandKind, command_layout
 from .params import CoreParams
 from .rec_queue import RecQueue
 from .regmap import GlobalReg
@@ -36,6 +47,10 @@ class SerialEngine(wiring.Component):
     rx: In(1, init=1)
     tx: Out(1, init=1)
     heartbeat: Out(1)
+
+    # Commands waiting to cross into the core (a power of 2 plus one, for AsyncFIFOBuffered): the core takes one
+    # per cycle (per tick time with the compact variants), the UART brings one per ~170 bit times.
+    CMD_QUEUE_DEPTH = 17
 
     def __init__(self, params: CoreParams = CoreParams(), *, divisor: int, heartbeat_cycles: int = 1 << 24,
                  rec_queue_depth: int = 16):
@@ -51,10 +66,13 @@ class SerialEngine(wiring.Component):
         m.submodules.uart_rx = uart_rx = UARTRx(self._divisor)
         m.submodules.uart_tx = uart_tx = UARTTx(self._divisor)
         m.submodules.decoder = decoder = FrameDecoder(p)
-        m.submodules.core = core = HedgeCore(p)
-        m.submodules.rec_queue = rec_queue = RecQueue(p, depth=self._rec_queue_depth)
+        m.submodules.core = core = DomainRenamer("core")(HedgeCore(p))
+        m.submodules.cmd_queue = cmd_queue = AsyncFIFOBuffered(
+            width=command_layout(p).size, depth=self.CMD_QUEUE_DEPTH, w_domain="sync", r_domain="core")
+        m.submodules.rec_queue = rec_queue = RecQueue(p, depth=self._rec_queue_depth, w_domain="core")
         m.submodules.encoder = encoder = FrameEncoder()
-        m.submodules.status = status = StatusRegisters(p)
+        m.submodules.status = status = StatusRegisters()
+        m.submodules.core_status = core_status = CoreStatus(p, core_domain="core", read_domain="sync")
 
         m.d.comb += [uart_rx.rx.eq(self.rx), self.tx.eq(uart_tx.tx)]
         wiring.connect(m, uart_rx.stream, decoder.bytes)
@@ -63,12 +81,23 @@ class SerialEngine(wiring.Component):
         wiring.connect(m, rec_queue.rec, encoder.rec)
         wiring.connect(m, status.read_resp, encoder.read_resp)
         wiring.connect(m, encoder.bytes, uart_tx.stream)
+        m.d.comb += [
+            core.cmd.valid.eq(cmd_queue.r_rdy),
+            core.cmd.payload.eq(cmd_queue.r_data),
+            cmd_queue.r_en.eq(core.cmd.ready),
+        ]
 
-        # Watchdog and the command stream into the core.
+        # Watchdog, and the command stream into the queue to the core.
+        commands = stream.Signature(command_layout(p)).create()
+        m.d.comb += [
+            cmd_queue.w_en.eq(commands.valid),
+            cmd_queue.w_data.eq(commands.payload),
+            commands.ready.eq(cmd_queue.w_rdy),
+        ]
         timeout = Signal(32)
         idle = Signal(32)
         pending = Signal()        # a trip waits to be put into the command stream
-        injecting = Signal()      # the halt write is on core.cmd
+        injecting = Signal()      # the halt write is on the command stream
         trip = Signal()
         good_frame = (decoder.cmd.valid & decoder.cmd.ready) | (decoder.read.valid & decoder.read.ready)
         with m.If(good_frame | (timeout == 0)):
@@ -83,39 +112,45 @@ class SerialEngine(wiring.Component):
 
         with m.If(injecting):
             m.d.comb += [
-                core.cmd.valid.eq(1),
-                core.cmd.payload.kind.eq(CommandKind.WRITE),
-                core.cmd.payload.body.write.addr.eq(GlobalReg.HALT),
-                core.cmd.payload.body.write.data.eq(1),
+                commands.valid.eq(1),
+                commands.payload.kind.eq(CommandKind.WRITE),
+                commands.payload.body.write.addr.eq(GlobalReg.HALT),
+                commands.payload.body.write.data.eq(1),
             ]
-            with m.If(core.cmd.ready):
+            with m.If(commands.ready):
                 m.d.sync += [injecting.eq(0), pending.eq(0)]
         with m.Else():
-            wiring.connect(m, decoder.cmd, core.cmd)
-        write = core.cmd.payload.body.write
-        with m.If(core.cmd.valid & core.cmd.ready & (core.cmd.payload.kind == CommandKind.WRITE)
+            wiring.connect(m, decoder.cmd, wiring.flipped(commands))
+        write = commands.payload.body.write
+        with m.If(commands.valid & commands.ready & (commands.payload.kind == CommandKind.WRITE)
                   & (write.addr == GlobalReg.WATCHDOG)):
             m.d.sync += timeout.eq(write.data)
 
+        # The core's values, looked up in its domain for a status read.
         m.d.comb += [
-            status.ticks_in.eq(core.ticks_in),
-            status.recs_out.eq(core.recs_out),
-            status.limit_blocked.eq(core.limit_blocked),
-            status.price_blocked.eq(core.price_blocked),
-            status.halted.eq(core.halted),
-            status.positions.eq(core.positions),
+            core_status.ticks_in.eq(core.ticks_in),
+            core_status.recs_out.eq(core.recs_out),
+            core_status.limit_blocked.eq(core.limit_blocked),
+            core_status.price_blocked.eq(core.price_blocked),
+            core_status.halted.eq(core.halted),
+            core_status.positions.eq(core.positions),
+            core_status.addr.eq(status.core_addr),
+            core_status.request.eq(status.core_request),
+            status.core_done.eq(core_status.done),
+            status.core_value.eq(core_status.value),
         ]
         # Event pulses reach their counters one cycle late, through a register: the decoders' decision logic and
         # the counters' 32-bit adders are then timed separately (together they were the iCE40 build's critical
-        # path, docs/boards.md). A host reads the counters over the link, far more than one cycle later.
+        # path, docs/boards.md). A host reads the counters over the link, far more than one cycle later. The
+        # queue's drops are counted in the core's domain, where they happen (CoreStatus).
         m.d.sync += [
             status.frame_error.eq(decoder.frame_error),
             status.crc_error.eq(decoder.crc_error),
             status.uart_error.eq(uart_rx.error),
             status.seq_gap.eq(decoder.seq_gap),
             status.watchdog_trip.eq(trip),
-            status.rec_dropped.eq(rec_queue.dropped),
         ]
+        m.d.core += core_status.rec_dropped.eq(rec_queue.dropped)
 
         heartbeat_count = Signal(range(self._heartbeat_cycles))
         with m.If(heartbeat_count == self._heartbeat_cycles - 1):

@@ -4,6 +4,10 @@ Frames go in bit by bit on ``rx`` and come out bit by bit on ``tx`` (a small UAR
 short). The host side is ``host/protocol.py``; the expectation is the model, fed exactly the commands that survive
 the host-side decoder's rules (so corrupted frames must be counted and must not disturb the frames after them).
 
+The engine has two clock domains (``sync`` for the serial side, ``core`` for the core); here they run from two
+clocks whose periods are not a ratio of small integers (10 ns and 3.7 ns, about the ULX3S's 48 MHz and 125 MHz), so
+their edges drift past each other and every crossing is exercised at every phase.
+
 Run through ``tests/test_serial_sim.py``.
 """
 
@@ -23,6 +27,10 @@ from .scenarios import leg_setup
 from .stimulus import random_commands, stim_tick
 
 
+SERIAL_PERIOD_NS = 10
+CORE_PERIOD_NS = 3.7
+
+
 class SerialTestbench:
     """Drives ``rx`` with whole byte strings and decodes everything that appears on ``tx``."""
 
@@ -36,11 +44,12 @@ class SerialTestbench:
         self.frames = []
 
     async def start(self):
-        cocotb.start_soon(Clock(self.dut.clk, 10, unit="ns").start())
+        cocotb.start_soon(Clock(self.dut.clk, SERIAL_PERIOD_NS, unit="ns").start())
+        cocotb.start_soon(Clock(self.dut.core_clk, CORE_PERIOD_NS, unit="ns").start())
         self.dut.rx.value = 1
-        self.dut.rst.value = 1
+        self.dut.rst.value = self.dut.core_rst.value = 1
         await ClockCycles(self.dut.clk, 3)
-        self.dut.rst.value = 0
+        self.dut.rst.value = self.dut.core_rst.value = 0
         cocotb.start_soon(self._receive())
 
     async def _receive(self):
@@ -206,3 +215,40 @@ async def test_registers_and_watchdog(dut):
     await bench.send(bench.frame(stim_tick(0, TickSide.BID, 45_001, 1)))
     await bench.settle()
     assert [(r.side, r.qty) for r in bench.recs()] == [(0, 1000 + 123_456)]
+
+
+@cocotb.test()
+async def test_rec_overflow_counted(dut):
+    """More recommendations than the UART can send: the queue drops whole vectors, counts every dropped REC
+    (REC_OVERFLOW, counted in the core's clock domain), and the RECs that do arrive are the model's, with the
+    sequence numbers of the dropped ones missing."""
+    bench = SerialTestbench(dut)
+    await bench.start()
+    p = bench.params
+    expected = []
+    commands = [command for leg in range(p.legs)
+                for command in leg_setup(leg, position=0, max_order_qty=700, symbol=0)]
+    commands.append(stim_tick(0, TickSide.BID, 45_000, 5))
+    # Each round: every leg's position moves (a WRITE each), then a tick: every leg fires. In: 13 L + 17 bytes,
+    # out: 37 L bytes; the queue (16 + 1 vectors) overflows within ~90 rounds for L = 1, sooner for more legs.
+    for k in range(200):
+        commands += [Write(leg, LegReg.POSITION, (-1) ** k * 1000 * (k + 1)) for leg in range(p.legs)]
+        commands.append(stim_tick(0, TickSide.ASK, 45_010 + k % 3, 5))
+    for command in commands:
+        expected += bench.model.apply(command)
+        await bench.send(bench.frame(command))
+    while True:                                 # the queue still holds up to 17 vectors: until they are all out
+        before = len(bench.frames)
+        await bench.settle()
+        if len(bench.frames) == before:
+            break
+    got = bench.recs()
+    dropped = await bench.read(protocol.StatusReg.REC_OVERFLOW)
+    assert len(expected) == 200 * p.legs
+    assert dropped > 0 and len(got) + dropped == len(expected), (len(got), dropped, len(expected))
+    by_seq = {rec.seq: rec for rec in expected}
+    assert [frame.seq for frame in got] == sorted(frame.seq for frame in got)
+    for frame in got:
+        rec = by_seq[frame.seq]
+        assert (frame.tick, frame.leg, frame.side, frame.qty, frame.price, frame.hedge_position) == \
+            (rec.tick, rec.leg, rec.side, rec.qty, rec.price, rec.hedge_position), (frame, rec)

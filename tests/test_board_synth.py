@@ -62,6 +62,10 @@ def test_board_synthesises(name):
         assert report["core"]["levels"] == core.levels and report["latency_cycles"] == core.latency
         assert report["target_mhz"] == pytest.approx(spec.clock_mhz, rel=0.01)
         assert report["fmax_mhz"] is None and report["bitstream"] is None     # synthesis only
+        # The serial side's clock: the ECP5 PLL's second output (48.08 MHz), the iCE40's one output.
+        uart = report["uart"]
+        assert uart["clock_mhz"] == (pytest.approx(48.077) if spec.family == "ecp5" else report["target_mhz"])
+        assert abs(uart["clock_mhz"] * 1e6 / uart["divisor"] / uart["baud"] - 1) <= 0.01
         assert not (folder / "report.json").exists()
 
         cells = report["cells"]

@@ -156,7 +156,8 @@ def test_console_script_runs(tmp_path):
     (["--board", "de0"], "unknown board 'de0' (known: icebreaker, ulx3s-25f, ulx3s-85f)"),
     (["--board", "icebreaker", "--clock-mhz", "5"], "iCE40 PLL cannot make 5 MHz"),
     (["--board", "ulx3s-85f", "--clock-mhz", "13"], "nearest it can make is 12.500 MHz"),
-    (["--board", "ulx3s-85f", "--clock-mhz", "40"], "3000000 baud cannot be made from a 40 MHz clock"),
+    # The iCEBreaker's UART runs on the core's clock (one PLL output); the ULX3S's has its own (test_pll.py).
+    (["--board", "icebreaker", "--clock-mhz", "40"], "3000000 baud cannot be made from a 39.75 MHz clock"),
 ])
 def test_build_bad_input_one_line_error(capsys, args, words):
     assert main(["build", *args]) == 2
@@ -173,10 +174,11 @@ def test_build_without_programmer(tmp_path, monkeypatch, capsys):
     assert err.count("\n") == 1 and "none of openFPGALoader, iceprog found on PATH" in err, err
 
 
-def _fake_report(timing_met):
+def _fake_report(timing_met, serial_fmax=150.0):
     from hedgegate.hw.params import CoreParams
     return {"board": "ulx3s-85f", "device": "LFE5U-85F-BG381", "target_mhz": 125.0, "requested_mhz": 125.0,
             "fmax_mhz": 126.0 if timing_met else 41.2, "timing_met": timing_met,
+            "uart": {"baud": 3_000_000, "divisor": 16, "clock_mhz": 48.077, "fmax_mhz": serial_fmax},
             "utilization": {"TRELLIS_COMB": {"used": 10, "available": 20}}, "latency_cycles": 11,
             "latency_ns": 87.3 if timing_met else 267.0, "latency_ns_at_target": 88.0,
             "bitstream": "build/ulx3s-85f/top.bit", "seconds": 1.0, "steps_seconds": {"synthesis": 1.0},
@@ -203,5 +205,19 @@ def test_build_timing_verdict(tmp_path, monkeypatch, capsys, timing_met):
         assert status == 3 and programmed == []
         assert err.count("\n") == 1 and err.startswith("hedgegate: warning: timing NOT met: fmax 41.20 MHz < target")
         assert "board not programmed" in err
-        # The advice names a clock the PLL makes below the fmax at which 3 Mbaud still works (25 MHz x 11 / 7).
-        assert "rebuild with --clock-mhz 39.2857 or lower" in err
+        # The advice names the fastest clock the PLL makes below the fmax (25 MHz / 8 x 13) with a second output
+        # for the UART beside it.
+        assert "rebuild with --clock-mhz 40.625 or lower" in err
+
+
+def test_build_serial_clock_timing(monkeypatch, capsys):
+    """The core's clock meets timing but the serial side's does not: exit 3, one line naming the serial clock."""
+    import hedgegate.host.build as build_module
+    report = _fake_report(True, serial_fmax=45.5)
+    report["timing_met"] = False
+    monkeypatch.setattr(build_module, "build", lambda *args, **kwargs: report)
+    status = main(["build", "--board", "ulx3s-85f"])
+    out, err = capsys.readouterr()
+    assert status == 3 and err.count("\n") == 1
+    assert err.startswith("hedgegate: warning: timing NOT met on the serial side's clock: fmax 45.50 MHz < 48.077")
+    assert "16 cycles per bit on its own clock, 48.077 MHz, fmax 45.50 MHz" in out

@@ -46,10 +46,45 @@ def test_near_frequency_is_accepted_and_reported():
     assert s.achieved_hz == Fraction(13125 * MHZ, 100)
     top = BoardTop("ulx3s-85f", clock_mhz=131)
     top._MustUse__silence = True                    # inspected, not elaborated
-    assert top.clock_hz == s.achieved_hz and top.divisor == 44
-    # 133 MHz can be made (133.33), but 3 Mbaud cannot from it: 44 cycles per bit is 1.01 % fast.
-    with pytest.raises(BoardError, match="1.0% off"):
-        BoardTop("ulx3s-85f", clock_mhz=133)
+    assert top.clock_hz == s.achieved_hz
+    # The serial side's clock is a second output of the same VCO, within 1 % of a whole number of cycles per bit.
+    settings = top.pll_settings
+    assert settings.achieved_hz == s.achieved_hz and top.serial_hz == settings.vco_hz / settings.clkos_div
+    assert abs(top.serial_hz / top.divisor - 3_000_000) <= Fraction(1, 100) * 3_000_000
+    # 133 MHz (133.33) used to be refused (no whole number of its cycles per bit is within 1 % of 3 Mbaud); with the
+    # serial side on its own clock it is not tied to the baud rate.
+    top = BoardTop("ulx3s-85f", clock_mhz=133)
+    top._MustUse__silence = True
+    assert top.clock_hz == Fraction(400 * MHZ, 3)
+
+
+def test_ecp5_secondary_output_matches_ecppll():
+    # ecppll -i 25 -o 125 --clkout1 48: VCO 625 MHz, CLKOS_DIV 13 (48.0769 MHz), CLKOS_CPHASE 2 (= CLKOP_CPHASE).
+    s = ecp5_pll_settings(25 * MHZ, 125 * MHZ, 48 * MHZ)
+    assert (s.clki_div, s.clkfb_div, s.clkop_div, s.clkos_div) == (1, 5, 5, 13)
+    assert s.secondary_hz == Fraction(625 * MHZ, 13) and s.clkop_cphase == 2
+    # No VCO that makes 100 MHz (400, 500, ..., 800 MHz) divides to within 1 % of 48 MHz (nearest: 50 MHz).
+    with pytest.raises(PLLError, match="cannot make 48 MHz alongside 100.000 MHz") as info:
+        ecp5_pll_settings(25 * MHZ, 100 * MHZ, 48 * MHZ)
+    assert "\n" not in str(info.value)
+
+
+def test_board_clocks():
+    # ULX3S: the core at the target, the serial side at 48.08 MHz (16 cycles per bit: 3.005 Mbaud, 0.16 % fast).
+    top = BoardTop("ulx3s-85f")
+    top._MustUse__silence = True
+    assert top.clock_hz == 125 * MHZ and top.serial_hz == Fraction(625 * MHZ, 13) and top.divisor == 16
+    # 100 MHz: 48 MHz (16 cycles) cannot be made beside it (above); the next nearest that can is 14 cycles per bit,
+    # 500 MHz / 12 = 41.67 MHz (2.976 Mbaud, 0.8 % slow).
+    top = BoardTop("ulx3s-85f", clock_mhz=100)
+    top._MustUse__silence = True
+    assert top.serial_hz == Fraction(500 * MHZ, 12) and top.divisor == 14
+    # iCEBreaker: one PLL output, both domains on it.
+    top = BoardTop("icebreaker")
+    top._MustUse__silence = True
+    assert top.serial_hz == top.clock_hz == 30 * MHZ and top.divisor == 10
+    with pytest.raises(BoardError, match="from a 39.75 MHz clock to within 1%"):       # the PLL: 39.75 MHz
+        BoardTop("icebreaker", clock_mhz=40)
 
 
 @pytest.mark.parametrize("make, in_mhz, out_mhz, words", [
@@ -90,8 +125,12 @@ def test_board_registry_reads_constraints():
 
 
 def test_fastest_clock_below_fmax():
-    # ULX3S: 59.9 MHz of fmax -> 57.14 MHz (25 MHz x 16 / 7), 19 cycles per bit at 3 Mbaud (0.25 % fast).
-    assert fastest_clock_mhz("ulx3s-85f", 59.9) == pytest.approx(400 / 7)
+    # ULX3S: 59.9 MHz of fmax -> 59.375 MHz (25 MHz / 8 x 19), the fastest the PLL makes below it (the serial side
+    # has its own clock, so the core's need not be a multiple of the baud rate).
+    assert fastest_clock_mhz("ulx3s-85f", 59.9) == 59.375
+    # 108.09 MHz -> 107.14 MHz (25 MHz / 7 x 30; 108.33 = 25 / 3 x 13 is above it, 108 itself needs CLKI_DIV 25,
+    # a 1 MHz phase detector, below the ECP5's 3.125 MHz).
+    assert fastest_clock_mhz("ulx3s-85f", 108.09) == pytest.approx(750 / 7)
     # iCEBreaker: 23.9 MHz -> 21 MHz (7 cycles per bit); 24 MHz would be above the fmax.
     assert fastest_clock_mhz("icebreaker", 23.9) == 21.0
     assert fastest_clock_mhz("icebreaker", 24.0) == 24.0

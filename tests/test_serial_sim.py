@@ -20,4 +20,4 @@ def test_serial_engine(tmp_path, params, divisor):
                                   options={"divisor": divisor, "heartbeat_cycles": 1000})
     text = log.read_text(errors="replace")
     assert failed == 0, "\n".join(line for line in text.splitlines() if "Error" in line or "FAIL" in line)[-4000:]
-    assert tests == 3
+    assert tests == 4
