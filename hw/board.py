@@ -7,8 +7,8 @@
 Two clocks on the ECP5: the core runs at the board's target, the serial side at the PLL's second output near
 :data:`SERIAL_CLOCK_HZ` (48 MHz, 16 cycles per bit at 3 Mbaud), a whole number of cycles per UART bit. So the core's
 clock is not tied to the baud rate, and the serial side's paths (which need no more than a byte per ~10 bit times)
-are not timed against the core's clock. The iCE40's PLL has one output: on the iCEBreaker both domains run on it
-(the serial engine's clock-domain crossings then cost a few cycles and nothing else).
+are not timed against the core's clock. The iCE40's PLL has one output: on the iCEBreaker the whole engine runs on it
+in one domain, without the crossings (for which its logic cells have no room).
 
 Pins come from amaranth-boards (the ``uart`` resource is wired to the board's FTDI chip on both boards; ``led`` 0
 is a user LED). The heartbeat toggles every half second, a 1 Hz blink that shows the PLL runs and reset was
@@ -231,12 +231,14 @@ class BoardTop(Elaboratable):
         pll = _PLL[self.board.family]
         secondary = None if self.serial_hz == self.clock_hz else self.serial_hz
         m.submodules.clocks = clocks = pll(pad, self.board.input_hz, self.clock_hz, secondary)
-        m.domains.core = ClockDomain()
         m.domains.sync = ClockDomain()
-        m.d.comb += [ClockSignal("core").eq(clocks.clk), ResetSignal("core").eq(clocks.rst),
-                     ClockSignal("sync").eq(clocks.clk2), ResetSignal("sync").eq(clocks.rst2)]
+        m.d.comb += [ClockSignal("sync").eq(clocks.clk2), ResetSignal("sync").eq(clocks.rst2)]
+        if secondary is not None:
+            m.domains.core = ClockDomain()
+            m.d.comb += [ClockSignal("core").eq(clocks.clk), ResetSignal("core").eq(clocks.rst)]
         m.submodules.engine = engine = SerialEngine(self.params, divisor=self.divisor,
-                                                    heartbeat_cycles=max(1, int(self.serial_hz) // 2))
+                                                    heartbeat_cycles=max(1, int(self.serial_hz) // 2),
+                                                    core_domain="sync" if secondary is None else "core")
         uart = platform.request("uart", 0, dir="-")
         m.submodules.uart_rx = rx = io.Buffer("i", uart.rx)
         m.submodules.uart_tx = tx = io.Buffer("o", uart.tx)

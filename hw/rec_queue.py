@@ -3,7 +3,7 @@
 The core produces, on any cycle, one slot per leg (it cannot be back-pressured); the UART sends one REC frame per
 37 bytes. Vectors with at least one fired slot are queued whole in a ``lib.fifo.AsyncFIFOBuffered``, which also
 carries them from the core's clock domain (``w_domain``; ``recs`` and ``dropped`` belong to it) into the serial
-side's ``sync`` domain (everything else here); the read side
+side's ``sync`` domain (everything else here), or a ``SyncFIFOBuffered`` when both are ``sync``; the read side
 sends the fired slots of the oldest vector one by one, in leg order, as REC payloads. A vector that arrives while
 the queue is full is dropped and its fired slots are counted (``dropped``, a count per cycle): the sequence numbers
 the core assigned make the loss visible to the host as a gap, and the status block accumulates the count.
@@ -17,7 +17,7 @@ encoder's decision to start a frame, which loads a 37-byte shift register, start
 
 from amaranth.hdl import Module, Signal
 from amaranth.lib import stream, wiring
-from amaranth.lib.fifo import AsyncFIFOBuffered
+from amaranth.lib.fifo import AsyncFIFOBuffered, SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from .frame_encoder import rec_payload_layout
@@ -42,8 +42,12 @@ class RecQueue(wiring.Component):
         m = Module()
         p = self._params
         layout = recs_layout(p)
-        m.submodules.fifo = fifo = AsyncFIFOBuffered(width=layout.size, depth=self._depth + 1, w_domain=self._w_domain,
-                                                     r_domain="sync")
+        if self._w_domain == "sync":
+            fifo = SyncFIFOBuffered(width=layout.size, depth=self._depth)
+        else:
+            fifo = AsyncFIFOBuffered(width=layout.size, depth=self._depth + 1, w_domain=self._w_domain,
+                                     r_domain="sync")
+        m.submodules.fifo = fifo
 
         fired = sum(slot.fire for slot in self.recs.payload.legs) if p.legs else 0
         m.d.comb += [fifo.w_data.eq(self.recs.payload), fifo.w_en.eq(self.recs.valid)]

@@ -6,14 +6,16 @@ r"""The hedging engine behind its serial link: what a board runs, independent of
     tx <- UARTTx <- FrameEncoder <--read_resp--/                                            |
                               \<--rec-- RecQueue (AsyncFIFOBuffered) <---------------------+
 
-Two clock domains: ``core`` runs the hedge core (:class:`~hedgegate.hw.core.HedgeCore`, its ``sync`` renamed), the
-serial side runs in ``sync`` (``divisor`` is its number of clock cycles per UART bit, e.g. 16 at 48 MHz for
-3 Mbaud). They meet in three places, each with Amaranth's own clock-domain-crossing parts: commands (ticks and
-register writes, in order) cross in an ``AsyncFIFOBuffered``, recommendations in RecQueue's, and status reads by a
-pulse-synchronised lookup (:class:`~hedgegate.hw.core_status.CoreStatus`). So the serial side's logic, which has
-~10 bit times per byte, is not timed against the core's clock, and the core's clock need not be a multiple of the
-baud rate (hw/board.py). The two may be driven by one clock (the iCEBreaker does). The frame format is
-docs/protocol.md.
+Two clock domains: ``core_domain`` (default ``"core"``) runs the hedge core (:class:`~hedgegate.hw.core.HedgeCore`,
+its ``sync`` renamed), the serial side runs in ``sync`` (``divisor`` is its number of clock cycles per UART bit,
+e.g. 16 at 48 MHz for 3 Mbaud). They meet in three places, each with Amaranth's own clock-domain-crossing parts:
+commands (ticks and register writes, in order) cross in an ``AsyncFIFOBuffered``, recommendations in RecQueue's,
+and status reads by a pulse-synchronised lookup (:class:`~hedgegate.hw.core_status.CoreStatus`). So the serial
+side's logic, which has ~10 bit times per byte, is not timed against the core's clock, and the core's clock need
+not be a multiple of the baud rate (hw/board.py). With ``core_domain="sync"`` everything runs on one clock and the
+crossings are left out (commands go straight into the core, RecQueue uses a synchronous FIFO): the iCEBreaker,
+whose PLL has one output, has no room for them (the two-domain engine did not fit its 5280 logic cells). The frame
+format is docs/protocol.md.
 
 Watchdog (serial side): the global register ``WATCHDOG`` (address 30, written like any register in a WRITE frame
 and snooped from the command stream as it enters the queue to the core) holds a number of ``sync`` cycles, 0 (the
@@ -53,8 +55,9 @@ class SerialEngine(wiring.Component):
     CMD_QUEUE_DEPTH = 17
 
     def __init__(self, params: CoreParams = CoreParams(), *, divisor: int, heartbeat_cycles: int = 1 << 24,
-                 rec_queue_depth: int = 16):
+                 rec_queue_depth: int = 16, core_domain: str = "core"):
         self.params = params
+        self._core_domain = core_domain
         self._divisor = divisor
         self._heartbeat_cycles = heartbeat_cycles
         self._rec_queue_depth = rec_queue_depth
@@ -66,13 +69,13 @@ class SerialEngine(wiring.Component):
         m.submodules.uart_rx = uart_rx = UARTRx(self._divisor)
         m.submodules.uart_tx = uart_tx = UARTTx(self._divisor)
         m.submodules.decoder = decoder = FrameDecoder(p)
-        m.submodules.core = core = DomainRenamer("core")(HedgeCore(p))
-        m.submodules.cmd_queue = cmd_queue = AsyncFIFOBuffered(
-            width=command_layout(p).size, depth=self.CMD_QUEUE_DEPTH, w_domain="sync", r_domain="core")
-        m.submodules.rec_queue = rec_queue = RecQueue(p, depth=self._rec_queue_depth, w_domain="core")
+        domain = self._core_domain
+        separate = domain != "sync"
+        m.submodules.core = core = DomainRenamer({"sync": domain})(HedgeCore(p)) if separate else HedgeCore(p)
+        m.submodules.rec_queue = rec_queue = RecQueue(p, depth=self._rec_queue_depth, w_domain=domain)
         m.submodules.encoder = encoder = FrameEncoder()
         m.submodules.status = status = StatusRegisters()
-        m.submodules.core_status = core_status = CoreStatus(p, core_domain="core", read_domain="sync")
+        m.submodules.core_status = core_status = CoreStatus(p, core_domain=domain, read_domain="sync")
 
         m.d.comb += [uart_rx.rx.eq(self.rx), self.tx.eq(uart_tx.tx)]
         wiring.connect(m, uart_rx.stream, decoder.bytes)
@@ -81,19 +84,22 @@ class SerialEngine(wiring.Component):
         wiring.connect(m, rec_queue.rec, encoder.rec)
         wiring.connect(m, status.read_resp, encoder.read_resp)
         wiring.connect(m, encoder.bytes, uart_tx.stream)
-        m.d.comb += [
-            core.cmd.valid.eq(cmd_queue.r_rdy),
-            core.cmd.payload.eq(cmd_queue.r_data),
-            cmd_queue.r_en.eq(core.cmd.ready),
-        ]
 
-        # Watchdog, and the command stream into the queue to the core.
+        # Watchdog, and the command stream into the core (through the queue that crosses into its domain).
         commands = stream.Signature(command_layout(p)).create()
-        m.d.comb += [
-            cmd_queue.w_en.eq(commands.valid),
-            cmd_queue.w_data.eq(commands.payload),
-            commands.ready.eq(cmd_queue.w_rdy),
-        ]
+        if separate:
+            m.submodules.cmd_queue = cmd_queue = AsyncFIFOBuffered(
+                width=command_layout(p).size, depth=self.CMD_QUEUE_DEPTH, w_domain="sync", r_domain=domain)
+            m.d.comb += [
+                cmd_queue.w_en.eq(commands.valid),
+                cmd_queue.w_data.eq(commands.payload),
+                commands.ready.eq(cmd_queue.w_rdy),
+                core.cmd.valid.eq(cmd_queue.r_rdy),
+                core.cmd.payload.eq(cmd_queue.r_data),
+                cmd_queue.r_en.eq(core.cmd.ready),
+            ]
+        else:
+            wiring.connect(m, commands, core.cmd)
         timeout = Signal(32)
         idle = Signal(32)
         pending = Signal()        # a trip waits to be put into the command stream
@@ -150,7 +156,7 @@ class SerialEngine(wiring.Component):
             status.seq_gap.eq(decoder.seq_gap),
             status.watchdog_trip.eq(trip),
         ]
-        m.d.core += core_status.rec_dropped.eq(rec_queue.dropped)
+        m.d[domain] += core_status.rec_dropped.eq(rec_queue.dropped)
 
         heartbeat_count = Signal(range(self._heartbeat_cycles))
         with m.If(heartbeat_count == self._heartbeat_cycles - 1):

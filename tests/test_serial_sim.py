@@ -6,18 +6,19 @@ from hedgegate.hw.params import CoreParams
 from hedgegate.sim.runner import run_testbench
 
 
-@pytest.mark.parametrize("params,divisor", [
-    (CoreParams(), 4),
-    (CoreParams(symbols=2, levels=4, legs=3), 5),
+@pytest.mark.parametrize("params,divisor,core_domain", [
+    (CoreParams(), 4, "core"),
+    (CoreParams(symbols=2, levels=4, legs=3), 5, "core"),
     # The small-part variants behind the link (the iCEBreaker's, with 32-bit widths for the tests' prices): a tick
     # every `latency` cycles, which the frame decoder waits for. Two symbols: with one, every random tick reaches the
     # leg and its REC frames (37 bytes) outrun the TICK frames (17 bytes) coming in, so the rec queue overflows.
-    (CoreParams(symbols=2, levels=4, legs=1, compact_book=True, compact_leg=True), 4),
-], ids=["default-div4", "S2-N4-L3-div5", "compact-S2-N4-L1-div4"])
-def test_serial_engine(tmp_path, params, divisor):
+    # One clock domain, as on the iCEBreaker (no clock-domain crossings).
+    (CoreParams(symbols=2, levels=4, legs=1, compact_book=True, compact_leg=True), 4, "sync"),
+], ids=["default-div4", "S2-N4-L3-div5", "compact-S2-N4-L1-div4-one-clock"])
+def test_serial_engine(tmp_path, params, divisor, core_domain):
     log = tmp_path / "cocotb.log"
     tests, failed = run_testbench(params, "hedgegate.sim.test_serial_engine", log_file=log, top="serial",
-                                  options={"divisor": divisor, "heartbeat_cycles": 1000})
+                                  options={"divisor": divisor, "heartbeat_cycles": 1000, "core_domain": core_domain})
     text = log.read_text(errors="replace")
     assert failed == 0, "\n".join(line for line in text.splitlines() if "Error" in line or "FAIL" in line)[-4000:]
     assert tests == 4
