@@ -53,7 +53,7 @@ class StatusRegisters(wiring.Component):
             m.d.sync += counter.eq(counter + getattr(self, pulse))
 
         # A request's address is registered (core_addr, held until the answer) and sent to the core's domain the
-        # cycle after; the answer is put together when the core's lookup is back, so the ~10-way multiplexer here
+        # cycle after; the answer is put together when the core's lookup is back, so the ~7-way multiplexer here
         # starts at flip-flops, not after the frame decoder's handshake (once the ULX3S-25F's critical path).
         waiting = Signal()
         with m.If(self.read_resp.valid & self.read_resp.ready):
