@@ -130,7 +130,7 @@ def read_nextpnr_results(report_path, log_path=None) -> NextpnrResults:
     return NextpnrResults(fmax, report.get("utilization", {}), report.get("critical_paths", []))
 
 
-def _core_clock(fmax: dict, target_mhz: float):
+def _clock_fmax(fmax: dict, target_mhz: float):
     """(net, achieved MHz) of the clock constrained to ``target_mhz``: the core's (the PLL's first output), or the
     serial side's when asked with its frequency.
 
@@ -277,12 +277,12 @@ def build(board_name, *, clock_mhz=None, seed: int = 1, build_dir=None, params=N
         report["cells"] = _parse_stat(folder / f"{_NAME}.stat.json")
     else:
         results = read_nextpnr_results(folder / "report.json", folder / f"{_NAME}.tim")
-        clock, fmax_mhz = _core_clock(results.fmax, target_mhz)
+        clock, fmax_mhz = _clock_fmax(results.fmax, target_mhz)
         shown_mhz = math.floor(fmax_mhz * 100) / 100           # rounded down: never shown above what was timed
         serial_met = True
-        if top.serial_hz != top.clock_hz:
+        if top.clocks.two_clocks:
             serial_mhz = float(top.serial_hz) / 1e6
-            serial_net, serial_fmax = _core_clock(results.fmax, serial_mhz)
+            serial_net, serial_fmax = _clock_fmax(results.fmax, serial_mhz)
             serial_met = serial_fmax >= serial_mhz
             report["uart"].update(fmax_mhz=math.floor(serial_fmax * 100) / 100, clock_net=serial_net)
         report.update({

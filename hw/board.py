@@ -136,6 +136,11 @@ class ClockPlan:
     divisor: int
     pll_settings: object
 
+    @property
+    def two_clocks(self) -> bool:
+        """The serial side has a clock of its own (a second PLL output), so the engine has two domains."""
+        return self.serial_hz != self.core_hz
+
 
 def clock_plan(board_, core_hz, baud: int = 3_000_000) -> ClockPlan:
     """The clocks for a core clock of (about) ``core_hz`` and a UART at ``baud`` on ``board_``.
@@ -229,16 +234,17 @@ class BoardTop(Elaboratable):
         m = Module()
         pad = platform.request(platform.default_clk, dir="-")
         pll = _PLL[self.board.family]
-        secondary = None if self.serial_hz == self.clock_hz else self.serial_hz
-        m.submodules.clocks = clocks = pll(pad, self.board.input_hz, self.clock_hz, secondary)
+        two_clocks = self.clocks.two_clocks
+        m.submodules.clocks = clocks = pll(pad, self.board.input_hz, self.clock_hz,
+                                           self.serial_hz if two_clocks else None)
         m.domains.sync = ClockDomain()
         m.d.comb += [ClockSignal("sync").eq(clocks.clk2), ResetSignal("sync").eq(clocks.rst2)]
-        if secondary is not None:
+        if two_clocks:
             m.domains.core = ClockDomain()
             m.d.comb += [ClockSignal("core").eq(clocks.clk), ResetSignal("core").eq(clocks.rst)]
         m.submodules.engine = engine = SerialEngine(self.params, divisor=self.divisor,
                                                     heartbeat_cycles=max(1, int(self.serial_hz) // 2),
-                                                    core_domain="sync" if secondary is None else "core")
+                                                    core_domain="core" if two_clocks else "sync")
         uart = platform.request("uart", 0, dir="-")
         m.submodules.uart_rx = rx = io.Buffer("i", uart.rx)
         m.submodules.uart_tx = tx = io.Buffer("o", uart.tx)
