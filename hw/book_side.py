@@ -30,13 +30,14 @@ a few gates:
   the comparators (the symbol multiplexer alone), and so is p, once per comparator.
 * **compare**: p is compared with the fetched levels (``ge`` and ``gt``: two carry chains per level, in offset binary
   so that the carry out is the result) and with the prices of the five ticks ahead of it, and it is noted which of
-  those are on the same symbol.
+  those are on the same symbol. The updates of t-5 and t-4 are known by now, so for them the stage registers the
+  corrections themselves (below), one gate after the carry chains.
 * **correct**: the fetched levels lag: tick t-5 was writing its update while they were fetched and t-4 .. t-1 were
   still to be decided. By this stage t-5 .. t-3 have been (their summaries are registered), and it corrects the
-  comparisons for their updates, in that order.
-* **anticipate**: corrects them for t-2's update, then works them out, with the test for a level holding p
-  (``any_match``, a 10-input OR), for each of the four things t-1 may do to the symbol (nothing, insert, delete,
-  clear), and registers all four.
+  comparisons for their updates, in that order. Beside them it works out whether a level holds p (the *match bit*,
+  ``(ge & ~gt).any()``) from the fetched levels, and carries it through the corrections (below).
+* **anticipate**: corrects the comparisons and the match bit for t-2's update, then works them out for each of the
+  four things t-1 may do to the symbol (nothing, insert, delete, clear), and registers all four.
 * **decide**: t-1's update, decided in the cycle before, picks one of the four (a 4-way multiplexer: the loop), and
   the stage works out how each level changes (its *source*: ``KEEP``, ``QTY`` (new size, same price), ``UP`` (from
   the level below), ``DOWN`` (from the level above), ``NEW`` (the tick)) and what the tick did (its summary, for the
@@ -61,6 +62,12 @@ level it touched, because ``ge``/``gt`` just count the levels at least as good a
 So each correction is a 4-way multiplexer per bit with select lines shared by the whole vector, computed from three
 registered bits of u (inserted, deleted, cleared), whether u was on p's symbol, and p's comparison with q, all
 registered a stage ahead.
+
+The match bit. Worked out after the last correction, the 10-input OR over ``ge & ~gt`` came after the t-2 correction
+and the t-1 cases: seven LUT levels, the anticipate stage's and the ULX3S-85F's critical path (119.94 MHz,
+docs/boards.md). It is worked out once, from the fetched levels, and each correction changes it as
+``match & keep | set``, where ``keep`` and ``set`` depend only on the update and the end bits of the thermometers
+(:func:`match_after`); those of t-3 are registered apart and applied in the anticipate stage.
 
 Storage: flip-flops, one register per symbol and level, reset to empty. (Small memories with asynchronous reads --
 LUT RAM on an ECP5 -- took a fifth fewer LUTs and two thirds fewer flip-flops at the same fmax, but a memory has no
@@ -113,25 +120,48 @@ def _order_layout():
     return data.StructLayout({"ge": 1, "gt": 1})
 
 
-def after_update(ge, gt, inserted, deleted, cleared, order):
-    """``ge``, ``gt`` (N-bit thermometers) after an earlier tick's update, from those before it.
+def _selects_layout():
+    """What an earlier tick's update does to p's thermometers: ``ge`` / ``gt`` gains a level at the top
+    (``down_*``: the vector shifts down) or loses one (``up_*``), or both are cleared."""
+    return data.StructLayout({"down_ge": 1, "down_gt": 1, "up_ge": 1, "up_gt": 1, "cleared": 1})
+
+
+def correction_selects(inserted, deleted, cleared, order):
+    """The correction (``_selects_layout``) for an earlier tick's update, as a value to register or view.
 
     ``inserted``, ``deleted``, ``cleared``: what that tick did to p's symbol (all low if it was on another symbol);
     ``order``: its price compared with p (``_order_layout``).
     """
+    return Cat(inserted & order.ge, inserted & order.gt, deleted & order.ge, deleted & order.gt, cleared)
+
+
+def after_update(ge, gt, selects):
+    """``ge``, ``gt`` (N-bit thermometers) after an earlier tick's update (``_selects_layout``), from those before."""
     n = len(ge)
 
-    def shifted(vector, counts):
-        down, up = inserted & counts, deleted & counts         # gains / loses a level at least as good as p
-        hold = ~(down | up | cleared)
+    def shifted(vector, down, up):
+        hold = ~(down | up | selects.cleared)
         return Cat(*((down & (vector[i - 1] if i > 0 else 1)) | (up & (vector[i + 1] if i + 1 < n else 0))
                      | (hold & vector[i]) for i in range(n)))
-    return shifted(ge, order.ge), shifted(gt, order.gt)
+    return shifted(ge, selects.down_ge, selects.up_ge), shifted(gt, selects.down_gt, selects.up_gt)
 
 
-def _corrected(ge, gt, update, order, same):
-    """:func:`after_update` for a registered summary (``_summary_layout``) of a tick on the same symbol or not."""
-    return after_update(ge, gt, same & update.inserted, same & update.deleted, same & update.cleared, order)
+def match_after(ge, gt, selects):
+    """How the match bit (some level holds exactly p) changes with an update: ``(keep, set)``, the bit after it
+    being ``match & keep | set``, from the thermometers before it (their end bits only) and the update.
+
+    With a = the ones in ``ge`` and b = those in ``gt`` (b <= a <= b + 1: one level per price), the match bit is
+    a > b, and :func:`after_update` changes the counts so: a better q inserted adds one to both, saturating at N, so
+    a match is lost if a was N (``ge[N-1]``); an equal q inserted adds one to a (saturating): a match unless b is N
+    (``gt[N-1]``); a better q deleted takes one off both if b > 0 (``gt[0]``), else leaves a - 1 <= 0: no match; an
+    equal q deleted leaves a - 1 <= b: no match; a clear: none. tests/test_book_side.py checks this for every
+    such pair of thermometers and update.
+    """
+    n = len(ge)
+    insert_equal, delete_equal = selects.down_ge & ~selects.down_gt, selects.up_ge & ~selects.up_gt
+    keep = ~(selects.cleared | insert_equal | delete_equal | (selects.down_gt & ge[n - 1])
+             | (selects.up_gt & ~gt[0]))
+    return keep, insert_equal & ~gt[n - 1]
 
 
 class BookSide(wiring.Component):
@@ -217,19 +247,25 @@ class BookSide(wiring.Component):
         c_insert, k_insert, a_insert, d_insert = (reg(name=f"{x}_insert") for x in "ckad")
         k_ge, k_gt = Signal(n, name="k_ge"), Signal(n, name="k_gt")     # against the fetched levels
         a_ge, a_gt = Signal(n, name="a_ge"), Signal(n, name="a_gt")     # against the levels after t-3
-        # Tick t against the ticks ahead of it (t-1 .. t-5): on the same symbol (and valid), and q compared with p.
-        # Made in the compare stage, where the five are in the correct, anticipate, decide, write and later stages.
-        k_same = [reg(name=f"k_same{j}") for j in range(1, 6)]
-        k_order = [Signal(_order_layout(), name=f"k_order{j}") for j in range(1, 6)]
+        # Tick t against the ticks ahead of it (t-1 .. t-3): on the same symbol (and valid), and q compared with p.
+        # Made in the compare stage, where the three are in the correct, anticipate and decide stages. For t-4 and
+        # t-5, whose updates are known by then (in w_update, x_update), the compare stage registers the corrections
+        # themselves (``_selects_layout``), so that the correct stage starts from them.
+        k_same = [reg(name=f"k_same{j}") for j in range(1, 4)]
+        k_order = [Signal(_order_layout(), name=f"k_order{j}") for j in range(1, 4)]
+        k_selects = {j: Signal(_selects_layout(), name=f"k_selects{j}") for j in (4, 5)}
         a_same = [reg(name=f"a_same{j}") for j in range(1, 3)]
         a_order = [Signal(_order_layout(), name=f"a_order{j}") for j in range(1, 3)]
+        # Whether a level holds p (the match bit, ``match_after``): after t-5 and t-4's updates, and how t-3's
+        # changes it (registered apart: it depends on the levels after t-4, late in the correct stage).
+        a_match, a_keep3, a_set3 = Signal(name="a_match"), Signal(name="a_keep3"), Signal(name="a_set3")
         # The comparisons after tick t-2's update and after each thing tick t-1 may do (``_CASES``), with their
         # match tests; tick t-1's update picks one (``d_prev``, a ``_CASES`` index: nothing if on another symbol).
         d_ge_if = [Signal(n, name=f"d_ge_if_{name}") for name, _ in _CASES]
         d_gt_if = [Signal(n, name=f"d_gt_if_{name}") for name, _ in _CASES]
         d_any_match_if = [Signal(name=f"d_any_match_if_{name}") for name, _ in _CASES]
         d_prev = Signal(2)
-        w_update, x_update, y_update = (Signal(_summary_layout(), name=f"{x}_update") for x in "wxy")
+        w_update, x_update = (Signal(_summary_layout(), name=f"{x}_update") for x in "wx")
         # The decision for each level as the write stage's multiplexers take it (``Take``), for the valid bit and
         # the price, and for the size (a new size takes the tick's, the price stays); one copy per slice of at most
         # 16 bits of the level, [(first bit, end bit, select)], so that each drives few multiplexers.
@@ -267,36 +303,51 @@ class BookSide(wiring.Component):
         ]
 
         # Compare stage: the carry chains alone ---------------------------------------------------------------------
-        ahead = [(k_valid, k_symbol, k_price), (a_valid, a_symbol, a_price), (d_valid, d_symbol, d_price),
-                 (w_valid, w_symbol, w_price), (x_valid, x_symbol, x_price)]
+        def same(valid, symbol):
+            return c_valid & valid & (symbol == c_symbol)
+        ahead = [(k_valid, k_symbol, k_price), (a_valid, a_symbol, a_price), (d_valid, d_symbol, d_price)]
+        known = {4: (w_valid, w_symbol, w_price, w_update), 5: (x_valid, x_symbol, x_price, x_update)}
         m.d.sync += [
             k_ge.eq(Cat(c_valids[i] & ~self._better(c_level_price[i][0], c_prices[i][0]) for i in range(n))),
             k_gt.eq(Cat(c_valids[i] & self._better(c_prices[i][1], c_level_price[i][1]) for i in range(n))),
             *(k_order[j].eq(self._order(price, c_price)) for j, (_, _, price) in enumerate(ahead)),
-            *(k_same[j].eq(c_valid & valid & (symbol == c_symbol)) for j, (valid, symbol, _) in enumerate(ahead)),
+            *(k_same[j].eq(same(valid, symbol)) for j, (valid, symbol, _) in enumerate(ahead)),
+            *(k_selects[j].eq(_selects_of(summary, _order_layout()(self._order(price, c_price)), same(valid, symbol)))
+              for j, (valid, symbol, price, summary) in known.items()),
             k_valid.eq(c_valid), k_symbol.eq(c_symbol), k_price.eq(c_price), k_qty.eq(c_qty),
             k_update.eq(c_update), k_clear.eq(c_clear), k_insert.eq(c_insert),
         ]
 
         # Correct stage: for the updates of ticks t-5, t-4 and t-3, in that order (the fetched levels had none of
-        # them; their summaries are now in y_update, x_update and w_update) ---------------------------------------
-        ge, gt = k_ge, k_gt
-        for j, summary in ((4, y_update), (3, x_update), (2, w_update)):
-            ge, gt = _named(m, _corrected(ge, gt, summary, k_order[j], k_same[j]), f"k_ge_after{j}", f"k_gt_after{j}")
+        # them); the match bit, from the fetched levels and through t-5 and t-4's updates ---------------------------
+        ge, gt, match = k_ge, k_gt, (k_ge & ~k_gt).any()
+        selects3 = _named_view(m, _selects_of(w_update, k_order[2], k_same[2]), _selects_layout(), "k_selects3")
+        for j, selects in ((5, k_selects[5]), (4, k_selects[4]), (3, selects3)):
+            keep, set_ = match_after(ge, gt, selects)
+            if j == 3:
+                m.d.sync += [a_keep3.eq(keep), a_set3.eq(set_)]
+            else:
+                match = (match & keep) | set_
+            ge, gt = _named(m, after_update(ge, gt, selects), f"k_ge_after{j}", f"k_gt_after{j}")
         m.d.sync += [
-            a_ge.eq(ge), a_gt.eq(gt),
+            a_ge.eq(ge), a_gt.eq(gt), a_match.eq(match),
             *(a_same[j].eq(k_same[j]) for j in range(2)), *(a_order[j].eq(k_order[j]) for j in range(2)),
             a_valid.eq(k_valid), a_symbol.eq(k_symbol), a_price.eq(k_price), a_qty.eq(k_qty),
             a_update.eq(k_update), a_clear.eq(k_clear), a_insert.eq(k_insert),
         ]
 
         # Anticipate stage: for the update of tick t-2 (now in w_update), then for each thing tick t-1 (being decided
-        # now) may do, with the test for a level holding p -------------------------------------------------------
-        ge, gt = _named(m, _corrected(a_ge, a_gt, w_update, a_order[1], a_same[1]), "a_ge_after2", "a_gt_after2")
+        # now) may do, with the match bit -------------------------------------------------------------------------
+        selects2 = _named_view(m, _selects_of(w_update, a_order[1], a_same[1]), _selects_layout(), "a_selects2")
+        keep2, set2 = match_after(a_ge, a_gt, selects2)
+        match = (((a_match & a_keep3) | a_set3) & keep2) | set2
+        ge, gt = _named(m, after_update(a_ge, a_gt, selects2), "a_ge_after2", "a_gt_after2")
         for case, (_, (inserted, deleted, cleared)) in enumerate(_CASES):
-            ge_if, gt_if = after_update(ge, gt, inserted, deleted, cleared, a_order[0])
+            selects = _selects_layout()(correction_selects(C(inserted), C(deleted), C(cleared), a_order[0]))
+            keep, set_ = match_after(ge, gt, selects)
+            ge_if, gt_if = after_update(ge, gt, selects)
             m.d.sync += [d_ge_if[case].eq(ge_if), d_gt_if[case].eq(gt_if),
-                         d_any_match_if[case].eq((ge_if & ~gt_if).any())]
+                         d_any_match_if[case].eq((match & keep) | set_)]
         m.d.sync += [
             *(d_symbol_at[i].eq(a_symbol) for i in range(n)),
             *(d_same_prev_at[i].eq(a_same[0]) for i in range(n)),
@@ -367,7 +418,7 @@ class BookSide(wiring.Component):
         m.d.comb += self.new_valid.eq(w_valid)
         m.d.sync += [
             x_valid.eq(w_valid), x_symbol.eq(w_symbol), x_price.eq(w_price),
-            x_update.eq(w_update), y_update.eq(x_update),
+            x_update.eq(w_update),
         ]
         return m
 
@@ -380,6 +431,18 @@ _CASE_NOTHING = 0
 def _case_of(update):
     """The ``_CASES`` index of a summary (``_summary_layout``; at most one bit set)."""
     return Cat(update.inserted | update.cleared, update.deleted | update.cleared)
+
+
+def _selects_of(update, order, same):
+    """:func:`correction_selects` for a summary (``_summary_layout``) of a tick on the same symbol or not."""
+    return correction_selects(same & update.inserted, same & update.deleted, same & update.cleared, order)
+
+
+def _named_view(m, value, layout, name):
+    """``value`` through a signal of that name and layout (shared by its users)."""
+    signal = Signal(layout, name=name)
+    m.d.comb += signal.eq(value)
+    return signal
 
 
 def _named(m, values, *names):

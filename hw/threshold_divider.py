@@ -47,6 +47,7 @@ class ThresholdDivider(wiring.Component):
         remainder = Signal(range(_DIVISOR))
         count = Signal(range(_NUMERATOR_WIDTH + 1))
         quotient = Signal(_RECIP_WIDTH)
+        last = Signal()
 
         partial = Cat(numerator[-1], remainder)   # remainder * 2 + next numerator bit
         fits = partial >= _DIVISOR
@@ -56,15 +57,19 @@ class ThresholdDivider(wiring.Component):
                 remainder.eq(0),
                 quotient.eq(0),
                 count.eq(_NUMERATOR_WIDTH),
+                last.eq(0),
                 self.busy.eq(1),
             ]
-        with m.Elif(count != 0):
+        # The steps are enabled by `busy` (high exactly while count != 0) and the last one by `last` (count == 1),
+        # both flip-flops: decodes of `count` routed to the ~100 enables were a critical path (ULX3S-85F, seed 2).
+        with m.Elif(self.busy):
             m.d.sync += [
                 numerator.eq(numerator << 1),
                 remainder.eq(Mux(fits, partial - _DIVISOR, partial)),
                 quotient.eq(Cat(fits, quotient)),
                 count.eq(count - 1),
+                last.eq(count == 2),
             ]
-            with m.If(count == 1):
+            with m.If(last):
                 m.d.sync += [self.busy.eq(0), self.recip.eq(Cat(fits, quotient))]
         return m

@@ -80,3 +80,56 @@ def test_side_codec_matches_layout_pack():
                        + [{}] * (params.levels - len(levels)))
             assert codec.pack(levels) == raw
             assert codec.unpack(raw) == levels
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 5])
+def test_corrections_follow_the_level_counts(depth):
+    """after_update and match_after, for every pair of thermometers a book can give (a levels at least as good as p,
+    b strictly better, b <= a <= b + 1) and every update, against the counts worked out by hand: a better price
+    inserted adds one to both (saturating at N), an equal one to a; a deleted one takes one off (not below 0); a
+    clear empties both; the match bit after it is a' > b'."""
+    from amaranth.hdl import Module, Signal
+    from hedgegate.hw.book_side import (_order_layout, _selects_layout, after_update, correction_selects,
+                                        match_after)
+
+    m = Module()
+    ge, gt = Signal(depth), Signal(depth)
+    kind, order = Signal(2), Signal(_order_layout())          # kind: 0 nothing, 1 inserted, 2 deleted, 3 cleared
+    selects = _selects_layout()(correction_selects(kind == 1, kind == 2, kind == 3, order))
+    ge_after, gt_after = Signal(depth), Signal(depth)
+    keep, set_ = Signal(), Signal()
+    new_ge, new_gt = after_update(ge, gt, selects)
+    keep_value, set_value = match_after(ge, gt, selects)
+    m.d.comb += [ge_after.eq(new_ge), gt_after.eq(new_gt), keep.eq(keep_value), set_.eq(set_value)]
+
+    def thermometer(count):
+        return (1 << count) - 1
+
+    async def bench(ctx):
+        checked = 0
+        for b in range(depth + 1):
+            for a in range(b, min(b + 1, depth) + 1):
+                for kind_value in range(4):
+                    for q_ge, q_gt in ((0, 0), (1, 0), (1, 1)):     # q worse than, equal to, better than p
+                        ctx.set(ge, thermometer(a))
+                        ctx.set(gt, thermometer(b))
+                        ctx.set(kind, kind_value)
+                        ctx.set(order, {"ge": q_ge, "gt": q_gt})
+                        want_a, want_b = a, b
+                        if kind_value == 1:
+                            want_a, want_b = min(a + q_ge, depth), min(b + q_gt, depth)
+                        elif kind_value == 2:
+                            want_a, want_b = max(a - q_ge, 0), max(b - q_gt, 0)
+                        elif kind_value == 3:
+                            want_a = want_b = 0
+                        case = f"N={depth} a={a} b={b} kind={kind_value} q_ge={q_ge} q_gt={q_gt}"
+                        assert ctx.get(ge_after) == thermometer(want_a), case
+                        assert ctx.get(gt_after) == thermometer(want_b), case
+                        match_before = a > b
+                        assert ((match_before and ctx.get(keep)) or ctx.get(set_)) == (want_a > want_b), case
+                        checked += 1
+        assert checked == 12 * (2 * depth + 1)
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
