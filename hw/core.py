@@ -153,15 +153,16 @@ class HedgeCore(wiring.Component):
             book.tick.eq(self.cmd.payload.body.tick),
         ]
         snapshot = book.snapshot
-        for leg in legs:
+        for index, leg in enumerate(legs):
+            best = book.best[index]
             m.d.comb += [
                 leg.book_valid.eq(book.snapshot_valid),
                 leg.book_symbol.eq(snapshot.symbol),
                 leg.book_side.eq(snapshot.side),
-                leg.best_bid.eq(snapshot.bids[0].price),
-                leg.best_ask.eq(snapshot.asks[0].price),
-                leg.has_bid.eq(snapshot.bids[0].valid),
-                leg.has_ask.eq(snapshot.asks[0].valid),
+                leg.best_bid.eq(best.bid.price),
+                leg.best_ask.eq(best.ask.price),
+                leg.has_bid.eq(best.bid.valid),
+                leg.has_ask.eq(best.ask.valid),
                 leg.halt.eq(self.halted),
             ]
         m.d.comb += [self.trace.valid.eq(book.snapshot_valid), self.trace.payload.eq(snapshot)]

@@ -8,19 +8,22 @@ between). The side a tick names is updated, both are emptied by ``clear``, ``tra
 
 Timing: the tick is presented on ``tick``/``tick_valid`` in the cycle it is accepted (the parallel book also takes
 ``tick_ready``, ANDed with ``tick_valid`` a cycle later, see :class:`BookSide`); ``CoreParams.trace_latency``
-cycles later ``snapshot`` holds the symbol's book after the tick and ``snapshot_valid`` is high. The hedge legs read
-the best levels from it and the simulation trace port exposes all of it.
+cycles later ``snapshot`` holds the symbol's book after the tick and ``snapshot_valid`` is high. The simulation trace
+port exposes all of it; the hedge legs read the best levels from ``best``, in the same cycle: with the parallel book a
+copy per leg (one register read by both legs' adders, placed next to one of them, was a 3.4 ns route on the
+ULX3S-85F, seed 3, docs/boards.md), with the compact book the snapshot's own (no room for copies on the iCE40).
 
 The tick's symbol must be below S (the host and the frame decoder check it); the gateware does not re-check.
 """
 
 from amaranth.hdl import Module, Signal
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from .book_side import BookSide
 from .compact_book_side import CompactBookSide
-from .layouts import TickSide, snapshot_layout, tick_layout
+from .duplicate import duplicate_signal
+from .layouts import TickSide, level_layout, snapshot_layout, tick_layout
 from .params import CoreParams
 
 __all__ = ["OrderBook"]
@@ -36,6 +39,7 @@ class OrderBook(wiring.Component):
             "busy":           Out(1),
             "snapshot_valid": Out(1),
             "snapshot":       Out(snapshot_layout(params)),
+            "best":           Out(data.ArrayLayout(best_layout(params), params.legs)),
         })
 
     def elaborate(self, platform):
@@ -70,7 +74,20 @@ class OrderBook(wiring.Component):
             with m.If(self.tick_valid if p.compact_book else 1):
                 m.d.sync += [held_symbol.eq(symbol), held_side.eq(side)]
             symbol, side = held_symbol, held_side
+        for index in range(p.legs):
+            if p.compact_book:
+                m.d.comb += [self.best[index].bid.eq(self.snapshot.bids[0]),
+                             self.best[index].ask.eq(self.snapshot.asks[0])]
+            else:
+                copy = duplicate_signal(best_layout(p), name=f"best{index}")
+                m.d.sync += [copy.bid.eq(bid_side.new_levels[0]), copy.ask.eq(ask_side.new_levels[0])]
+                m.d.comb += self.best[index].eq(copy)
         m.d.sync += self.snapshot_valid.eq(bid_side.new_valid)
         with m.If(bid_side.new_valid):
             m.d.sync += [self.snapshot.symbol.eq(symbol), self.snapshot.side.eq(side)]
         return m
+
+
+def best_layout(params: CoreParams) -> data.StructLayout:
+    """The best level of each side, as a hedge leg reads them."""
+    return data.StructLayout({"bid": level_layout(params), "ask": level_layout(params)})

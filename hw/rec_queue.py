@@ -49,9 +49,13 @@ class RecQueue(wiring.Component):
                                      r_domain="sync")
         m.submodules.fifo = fifo
 
-        fired = sum(slot.fire for slot in self.recs.payload.legs) if p.legs else 0
-        m.d.comb += [fifo.w_data.eq(self.recs.payload), fifo.w_en.eq(self.recs.valid)]
-        with m.If(self.recs.valid & ~fifo.w_rdy):
+        # The vector is registered before the write, so that the FIFO's write side (full test -> pointer increment)
+        # starts at flip-flops rather than behind the legs' fire decisions (the ULX3S-85F's critical path).
+        recs_valid, recs = Signal(name="recs_valid"), Signal(layout, name="recs_payload")
+        m.d[self._w_domain] += [recs_valid.eq(self.recs.valid), recs.eq(self.recs.payload)]
+        fired = sum(slot.fire for slot in recs.legs) if p.legs else 0
+        m.d.comb += [fifo.w_data.eq(recs), fifo.w_en.eq(recs_valid)]
+        with m.If(recs_valid & ~fifo.w_rdy):
             m.d.comb += self.dropped.eq(fired)
 
         # Read side: walk the fired slots of the head vector, then pop it.

@@ -51,8 +51,11 @@ class SerialEngine(wiring.Component):
     heartbeat: Out(1)
 
     # Commands waiting to cross into the core (a power of 2 plus one, for AsyncFIFOBuffered): the core takes one
-    # per cycle (per tick time with the compact variants), the UART brings one per ~170 bit times.
-    CMD_QUEUE_DEPTH = 17
+    # per cycle (per tick time with the compact variants; after a threshold write, none for ~62 cycles), the UART
+    # brings one per ~170 bit times (> 2,500 core cycles). Four suffice; a deeper queue only lengthens the read
+    # side's path in the core's domain (pointer compare -> increment -> LUT RAM address: at 17, 5-bit pointers, the
+    # ULX3S-25F's critical path).
+    CMD_QUEUE_DEPTH = 5
 
     def __init__(self, params: CoreParams = CoreParams(), *, divisor: int, heartbeat_cycles: int = 1 << 24,
                  rec_queue_depth: int = 16, core_domain: str = "core"):
