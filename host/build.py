@@ -45,6 +45,7 @@ from pathlib import Path
 from amaranth._toolchain import tool_env_var
 
 from ..hw.duplicate import YOSYS_KEEP_DUPLICATES
+from ..hw.rec_queue import YOSYS_REC_QUEUE_BLOCK_RAM
 
 __all__ = ["BuildError", "NextpnrResults", "build", "tool_env", "read_nextpnr_results", "find_programmer",
            "program", "format_table", "REPORT_KEYS", "TIMING_FAILED_STATUS"]
@@ -72,6 +73,9 @@ SYNTH_OPTS = {"ecp5": [], "ice40": ["-dsp"]}
 # router1 had not converged after 33 (bench/results/fmax.txt), but on the whole ULX3S-85F board router2's overuse
 # grew again after iteration 20 while router1's unrouted arcs kept falling (docs/boards.md).
 NEXTPNR_OPTS = {"ecp5": [], "ice40": []}
+# Yosys commands right after the design is read: the register copies kept apart (hw/duplicate.py), and on the ECP5
+# the REC queue's memory in block RAM (hw/rec_queue.py says why).
+SCRIPT_AFTER_READ = {"ecp5": f"{YOSYS_KEEP_DUPLICATES}; {YOSYS_REC_QUEUE_BLOCK_RAM}", "ice40": YOSYS_KEEP_DUPLICATES}
 
 REPORT_KEYS = ("board", "device", "target_mhz", "fmax_mhz", "utilization", "latency_cycles", "latency_ns",
                "bitstream", "seconds", "timing_met", "seed", "core")
@@ -219,7 +223,7 @@ def build(board_name, *, clock_mhz=None, seed: int = 1, build_dir=None, params=N
     plan = platform.prepare(
         top, name=_NAME,
         synth_opts=SYNTH_OPTS[spec.family],
-        script_after_read=YOSYS_KEEP_DUPLICATES,             # copies of registers placed apart (hw/duplicate.py)
+        script_after_read=SCRIPT_AFTER_READ[spec.family],
         script_after_synth=f"tee -q -o {_NAME}.stat.json stat -json",
         nextpnr_opts=["--seed", str(seed), "--timing-allow-fail", "--report", "report.json",
                       *NEXTPNR_OPTS[spec.family]],

@@ -13,6 +13,12 @@ after it was taken, never in the same one (one REC per two cycles at most, again
 the UART sends): the choice of the next slot (the head vector's pending legs) stays on this side of it, the frame
 encoder's decision to start a frame, which loads a 37-byte shift register, starts at a register, and the encoder's
 ``ready`` does not reach the FIFO's read side (each was the ULX3S-25F board's longest path in turn).
+
+The vector is registered before the FIFO's write. On the ECP5 the FIFO's memory (356 bits x 16 for the default core)
+goes into block RAM (:data:`YOSYS_REC_QUEUE_BLOCK_RAM`, a Yosys command the board build runs after reading the
+design; 10 DP16KD): Yosys picks LUT RAM for so shallow a memory, 89 slices whose write enable is the FIFO's
+``w_rdy & w_en``, and the full test and pointer increment around that enable, placed among them, were the ULX3S-85F's
+critical path (8.3 - 9.5 ns, mostly route). ``lib.fifo`` has no way to pass the memory an attribute itself.
 """
 
 from amaranth.hdl import Module, Signal
@@ -24,7 +30,10 @@ from .frame_encoder import rec_payload_layout
 from .layouts import recs_layout
 from .params import CoreParams
 
-__all__ = ["RecQueue"]
+__all__ = ["RecQueue", "YOSYS_REC_QUEUE_BLOCK_RAM"]
+
+# The FIFO's storage (AsyncFIFOBuffered -> AsyncFIFO "unbuffered" -> memory "storage"), in any top level.
+YOSYS_REC_QUEUE_BLOCK_RAM = 'setattr -set ram_style "block" *.rec_queue.fifo.unbuffered/m:storage'
 
 
 class RecQueue(wiring.Component):

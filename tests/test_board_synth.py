@@ -76,6 +76,8 @@ def test_board_synthesises(name):
         assert cells[case["pll"]] == 1
         if core.legs:
             assert cells.get(dsp, 0) > 0, "the legs' multipliers should be mapped to DSP blocks"
+        if spec.family == "ecp5":      # the REC queue's memory, the only one in block RAM (hw/rec_queue.py)
+            assert cells.get("DP16KD", 0) > 0, "the REC queue's memory should be in block RAM"
 
         netlist = json.loads((folder / "top.json").read_text())
         ports = netlist["modules"]["top"]["ports"]
