@@ -261,10 +261,18 @@ class HedgeLeg(wiring.Component):
         # The divider starts a cycle after the write, from flip-flops: its start enables ~100 flip-flops, and the
         # write decode in front of them was the ULX3S-85F's critical path (M = 3). `busy` covers that cycle.
         divider_start = reg(self.write & (self.write_addr == int(LegReg.THRESHOLD_BPS)), "divider_start")
+        # `busy` (the divider or a write of H at work: divider_start, the divider's busy, load_steps) is a
+        # flip-flop, loaded with what it will be in the next cycle: the core ORs the legs' `busy` into its write
+        # decision, and from the legs' logic, placed apart, that OR was the ULX3S-85F's critical path (three routes
+        # of 1.8 - 3.6 ns). tests/test_hedge_leg.py checks it cycle by cycle.
+        starts_busy = self.write & ((self.write_addr == int(LegReg.THRESHOLD_BPS))
+                                    | (self.write_addr == int(LegReg.HEDGE_POSITION))
+                                    | (self.write_addr == int(LegReg.ADJUST_POSITION)))
+        m.d.sync += self.busy.eq(starts_busy | divider_start | (divider.busy & ~divider.finishing)
+                                 | Cat(*load_steps[:-1]).any())
         m.d.comb += [
             divider.start.eq(divider_start),
             divider.bps.eq(reg(self.write_data[:16], "divider_bps")),
-            self.busy.eq(divider.busy | divider_start | Cat(*load_steps).any()),
             self.position_now.eq(position),
             self.hedge_position.eq(position),     # H after the tick: the loop's register, in the output cycle
         ]

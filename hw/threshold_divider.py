@@ -39,6 +39,7 @@ class ThresholdDivider(wiring.Component):
     start: In(1)
     bps:   In(_BPS_WIDTH)
     busy:  Out(1)
+    finishing: Out(1)      # the last cycle of busy
     recip: Out(_RECIP_WIDTH)
 
     def elaborate(self, platform):
@@ -72,4 +73,5 @@ class ThresholdDivider(wiring.Component):
             ]
             with m.If(last):
                 m.d.sync += [self.busy.eq(0), self.recip.eq(Cat(fits, quotient))]
+        m.d.comb += self.finishing.eq(last)
         return m
