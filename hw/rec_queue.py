@@ -14,11 +14,11 @@ the UART sends): the choice of the next slot (the head vector's pending legs) st
 encoder's decision to start a frame, which loads a 37-byte shift register, starts at a register, and the encoder's
 ``ready`` does not reach the FIFO's read side (each was the ULX3S-25F board's longest path in turn).
 
-The vector is registered before the FIFO's write. On the ECP5 the FIFO's memory (356 bits x 16 for the default core)
-goes into block RAM (:data:`YOSYS_REC_QUEUE_BLOCK_RAM`, a Yosys command the board build runs after reading the
-design; 10 DP16KD): Yosys picks LUT RAM for so shallow a memory, 89 slices whose write enable is the FIFO's
-``w_rdy & w_en``, and the full test and pointer increment around that enable, placed among them, were the ULX3S-85F's
-critical path (8.3 - 9.5 ns, mostly route). ``lib.fifo`` has no way to pass the memory an attribute itself.
+Across domains the vector is registered before the FIFO's write. On the ECP5 the FIFO's memory (356 bits x 16 for
+the default core) goes into block RAM (:data:`YOSYS_REC_QUEUE_BLOCK_RAM`, a Yosys command the board build runs after
+reading the design; 10 DP16KD): Yosys picks LUT RAM for so shallow a memory, 89 slices whose write enable is the
+FIFO's ``w_rdy & w_en``, and the full test and pointer increment around that enable, placed among them, were the
+ULX3S-85F's critical path (8.3 - 9.5 ns, mostly route). ``lib.fifo`` has no way to pass the memory an attribute.
 """
 
 from amaranth.hdl import Module, Signal
@@ -58,10 +58,14 @@ class RecQueue(wiring.Component):
                                      r_domain="sync")
         m.submodules.fifo = fifo
 
-        # The vector is registered before the write, so that the FIFO's write side (full test -> pointer increment)
-        # starts at flip-flops rather than behind the legs' fire decisions (the ULX3S-85F's critical path).
-        recs_valid, recs = Signal(name="recs_valid"), Signal(layout, name="recs_payload")
-        m.d[self._w_domain] += [recs_valid.eq(self.recs.valid), recs.eq(self.recs.payload)]
+        # Across clock domains the vector is registered before the write, so that the FIFO's write side (full test
+        # -> pointer increment) starts at flip-flops rather than behind the legs' fire decisions (the ULX3S-85F's
+        # critical path). In one domain (the iCEBreaker, at 30 MHz, with no logic cells to spare) it is not.
+        if self._w_domain == "sync":
+            recs_valid, recs = self.recs.valid, self.recs.payload
+        else:
+            recs_valid, recs = Signal(name="recs_valid"), Signal(layout, name="recs_payload")
+            m.d[self._w_domain] += [recs_valid.eq(self.recs.valid), recs.eq(self.recs.payload)]
         fired = sum(slot.fire for slot in recs.legs) if p.legs else 0
         m.d.comb += [fifo.w_data.eq(recs), fifo.w_en.eq(recs_valid)]
         with m.If(recs_valid & ~fifo.w_rdy):
