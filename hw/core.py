@@ -159,10 +159,10 @@ class HedgeCore(wiring.Component):
                 leg.book_valid.eq(book.snapshot_valid),
                 leg.book_symbol.eq(snapshot.symbol),
                 leg.book_side.eq(snapshot.side),
-                leg.best_bid.eq(best.bid.price),
-                leg.best_ask.eq(best.ask.price),
-                leg.has_bid.eq(best.bid.valid),
-                leg.has_ask.eq(best.ask.valid),
+                leg.best_bid.eq(best.bid),
+                leg.best_ask.eq(best.ask),
+                leg.has_bid.eq(best.has_bid),
+                leg.has_ask.eq(best.has_ask),
                 leg.halt.eq(self.halted),
             ]
         m.d.comb += [self.trace.valid.eq(book.snapshot_valid), self.trace.payload.eq(snapshot)]

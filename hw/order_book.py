@@ -16,14 +16,14 @@ ULX3S-85F, seed 3, docs/boards.md), with the compact book the snapshot's own (no
 The tick's symbol must be below S (the host and the frame decoder check it); the gateware does not re-check.
 """
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Cat, Module, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from .book_side import BookSide
 from .compact_book_side import CompactBookSide
 from .duplicate import duplicate_signal
-from .layouts import TickSide, level_layout, snapshot_layout, tick_layout
+from .layouts import TickSide, snapshot_layout, tick_layout
 from .params import CoreParams
 
 __all__ = ["OrderBook"]
@@ -74,13 +74,16 @@ class OrderBook(wiring.Component):
             with m.If(self.tick_valid if p.compact_book else 1):
                 m.d.sync += [held_symbol.eq(symbol), held_side.eq(side)]
             symbol, side = held_symbol, held_side
+        def quotes(bid, ask):
+            return [bid.valid, bid.price, ask.valid, ask.price]       # best_layout's fields, in order
         for index in range(p.legs):
             if p.compact_book:
-                m.d.comb += [self.best[index].bid.eq(self.snapshot.bids[0]),
-                             self.best[index].ask.eq(self.snapshot.asks[0])]
+                m.d.comb += self.best[index].eq(Cat(*quotes(self.snapshot.bids[0], self.snapshot.asks[0])))
             else:
+                # Prices and valid bits only: a copy of the sizes too, kept by its attribute, would keep the whole
+                # size half of the book's storage, which nothing on a board reads otherwise (2,000 flip-flops).
                 copy = duplicate_signal(best_layout(p), name=f"best{index}")
-                m.d.sync += [copy.bid.eq(bid_side.new_levels[0]), copy.ask.eq(ask_side.new_levels[0])]
+                m.d.sync += copy.eq(Cat(*quotes(bid_side.new_levels[0], ask_side.new_levels[0])))
                 m.d.comb += self.best[index].eq(copy)
         m.d.sync += self.snapshot_valid.eq(bid_side.new_valid)
         with m.If(bid_side.new_valid):
@@ -89,5 +92,6 @@ class OrderBook(wiring.Component):
 
 
 def best_layout(params: CoreParams) -> data.StructLayout:
-    """The best level of each side, as a hedge leg reads them."""
-    return data.StructLayout({"bid": level_layout(params), "ask": level_layout(params)})
+    """The best level of each side, as a hedge leg reads them (no sizes: the hedge law does not use them)."""
+    price = signed(params.price_width)
+    return data.StructLayout({"has_bid": 1, "bid": price, "has_ask": 1, "ask": price})
