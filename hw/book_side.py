@@ -321,7 +321,7 @@ class BookSide(wiring.Component):
         # Correct stage: for the updates of ticks t-5, t-4 and t-3, in that order (the fetched levels had none of
         # them); the match bit, from the fetched levels and through t-5 and t-4's updates ---------------------------
         ge, gt, match = k_ge, k_gt, (k_ge & ~k_gt).any()
-        selects3 = _named_view(m, _selects_of(w_update, k_order[2], k_same[2]), _selects_layout(), "k_selects3")
+        selects3 = _selects_layout()(*_named(m, [_selects_of(w_update, k_order[2], k_same[2])], "k_selects3"))
         for j, selects in ((5, k_selects[5]), (4, k_selects[4]), (3, selects3)):
             keep, set_ = match_after(ge, gt, selects)
             if j == 3:
@@ -338,7 +338,7 @@ class BookSide(wiring.Component):
 
         # Anticipate stage: for the update of tick t-2 (now in w_update), then for each thing tick t-1 (being decided
         # now) may do, with the match bit -------------------------------------------------------------------------
-        selects2 = _named_view(m, _selects_of(w_update, a_order[1], a_same[1]), _selects_layout(), "a_selects2")
+        selects2 = _selects_layout()(*_named(m, [_selects_of(w_update, a_order[1], a_same[1])], "a_selects2"))
         keep2, set2 = match_after(a_ge, a_gt, selects2)
         match = (((a_match & a_keep3) | a_set3) & keep2) | set2
         ge, gt = _named(m, after_update(a_ge, a_gt, selects2), "a_ge_after2", "a_gt_after2")
@@ -436,13 +436,6 @@ def _case_of(update):
 def _selects_of(update, order, same):
     """:func:`correction_selects` for a summary (``_summary_layout``) of a tick on the same symbol or not."""
     return correction_selects(same & update.inserted, same & update.deleted, same & update.cleared, order)
-
-
-def _named_view(m, value, layout, name):
-    """``value`` through a signal of that name and layout (shared by its users)."""
-    signal = Signal(layout, name=name)
-    m.d.comb += signal.eq(value)
-    return signal
 
 
 def _named(m, values, *names):

@@ -16,7 +16,7 @@ ULX3S-85F, seed 3, docs/boards.md), with the compact book the snapshot's own (no
 The tick's symbol must be below S (the host and the frame decoder check it); the gateware does not re-check.
 """
 
-from amaranth.hdl import Cat, Module, Signal, signed
+from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -74,16 +74,17 @@ class OrderBook(wiring.Component):
             with m.If(self.tick_valid if p.compact_book else 1):
                 m.d.sync += [held_symbol.eq(symbol), held_side.eq(side)]
             symbol, side = held_symbol, held_side
-        def quotes(bid, ask):
-            return [bid.valid, bid.price, ask.valid, ask.price]       # best_layout's fields, in order
+        def quotes(best, bid, ask):
+            return [best.has_bid.eq(bid.valid), best.bid.eq(bid.price),
+                    best.has_ask.eq(ask.valid), best.ask.eq(ask.price)]
         for index in range(p.legs):
             if p.compact_book:
-                m.d.comb += self.best[index].eq(Cat(*quotes(self.snapshot.bids[0], self.snapshot.asks[0])))
+                m.d.comb += quotes(self.best[index], self.snapshot.bids[0], self.snapshot.asks[0])
             else:
                 # Prices and valid bits only: a copy of the sizes too, kept by its attribute, would keep the whole
                 # size half of the book's storage, which nothing on a board reads otherwise (2,000 flip-flops).
                 copy = duplicate_signal(best_layout(p), name=f"best{index}")
-                m.d.sync += copy.eq(Cat(*quotes(bid_side.new_levels[0], ask_side.new_levels[0])))
+                m.d.sync += quotes(copy, bid_side.new_levels[0], ask_side.new_levels[0])
                 m.d.comb += self.best[index].eq(copy)
         m.d.sync += self.snapshot_valid.eq(bid_side.new_valid)
         with m.If(bid_side.new_valid):
