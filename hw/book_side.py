@@ -1,4 +1,4 @@
-"""One side (bids or asks) of S order books: storage and a seven-stage update that takes one tick per cycle.
+"""One side (bids or asks) of S order books: storage and an eight-stage update that takes one tick per cycle.
 
 The N levels of each symbol are kept sorted best first (bids descending, asks ascending) with empty levels, all-zero,
 at the end. A tick (price p, qty) on this side is decided from two N-bit comparisons of p with the levels, both
@@ -15,7 +15,7 @@ levels below move down one and the worst falls off (if no position is ``better``
 better than its worst level: nothing changes). With qty = 0 a matched level is removed and the levels below move up
 one (``better | match`` marks the matched level and everything below it). ``clear`` empties the side.
 
-Why seven stages. Done in one cycle, the loop from the stored levels through a symbol multiplexer, a price-wide
+Why eight stages. Done in one cycle, the loop from the stored levels through a symbol multiplexer, a price-wide
 comparator (a carry chain), the priority logic and 65-bit level multiplexers back to the storage limits the clock to
 ~44 MHz on an ECP5 (routed, bench/results/fmax.txt). Here every stage is one carry chain, or a few LUT levels (on an
 ECP5 each costs ~1-2 ns with its routing in a design this size), and the only loop left is a 4-way multiplexer and
@@ -29,13 +29,17 @@ a few gates:
 * **fetch** (tick t): the prices and valid bits of the tick's symbol's levels, as stored now, are registered next to
   the comparators (the symbol multiplexer alone), and so is p, once per comparator.
 * **compare**: p is compared with the fetched levels (``ge`` and ``gt``: two carry chains per level, in offset binary
-  so that the carry out is the result) and with the prices of the five ticks ahead of it, and it is noted which of
-  those are on the same symbol. The updates of t-5 and t-4 are known by now, so for them the stage registers the
+  so that the carry out is the result) and with the prices of the six ticks ahead of it, and it is noted which of
+  those are on the same symbol. The updates of t-6 and t-5 are known by now, so for them the stage registers the
   corrections themselves (below), one gate after the carry chains.
-* **correct**: the fetched levels lag: tick t-5 was writing its update while they were fetched and t-4 .. t-1 were
-  still to be decided. By this stage t-5 .. t-3 have been (their summaries are registered), and it corrects the
-  comparisons for their updates, in that order. Beside them it works out whether a level holds p (the *match bit*,
-  ``(ge & ~gt).any()``) from the fetched levels, and carries it through the corrections (below).
+* **correct, twice**: the fetched levels lag: tick t-6 was writing its update while they were fetched and t-5 ..
+  t-1 were still to be decided. The first correct stage corrects the comparisons for t-6 and t-5's updates, the
+  second for t-4 and t-3's (decided by then; their summaries are registered), in that order. Beside them the first
+  works out whether a level holds p (the *match bit*, ``(ge & ~gt).any()``) from the fetched levels, and both carry
+  it through their corrections (below). Two stages of two corrections, not one of four: each correction is a LUT
+  level or two, and the first stage also starts at the compare stage's flip-flops, at the ends of twenty carry
+  chains spread over the book (three corrections in one stage, fed by those long routes, were the ULX3S-85F's
+  critical path at 100.82 and 116.11 MHz, docs/boards.md).
 * **anticipate**: corrects the comparisons and the match bit for t-2's update, then works them out for each of the
   four things t-1 may do to the symbol (nothing, insert, delete, clear), and registers all four.
 * **decide**: t-1's update, decided in the cycle before, picks one of the four (a 4-way multiplexer: the loop), and
@@ -67,7 +71,8 @@ The match bit. Worked out after the last correction, the 10-input OR over ``ge &
 and the t-1 cases: seven LUT levels, the anticipate stage's and the ULX3S-85F's critical path (119.94 MHz,
 docs/boards.md). It is worked out once, from the fetched levels, and each correction changes it as
 ``match & keep | set``, where ``keep`` and ``set`` depend only on the update and the end bits of the thermometers
-(:func:`match_after`); those of t-3 are registered apart and applied in the anticipate stage.
+(:func:`match_after`); those of the second correction of each correct stage (t-5, t-3) are registered apart and
+applied in the next stage.
 
 Storage: flip-flops, one register per symbol and level, reset to empty. (Small memories with asynchronous reads --
 LUT RAM on an ECP5 -- took a fifth fewer LUTs and two thirds fewer flip-flops at the same fmax, but a memory has no
@@ -220,16 +225,16 @@ class BookSide(wiring.Component):
         def read(i, symbol):
             return Array(storage[s][i] for s in range(p.symbols))[symbol] if p.symbols > 1 else storage[0][i]
 
-        # Registers, named after the stage that reads them: fetch (r_), compare (c_), correct (k_), anticipate (a_),
-        # decide (d_), write (w_), and the stages after the write (x_, y_: what was written one and two cycles
-        # before). In the fetch cycle of tick t, c_, k_, a_, d_ and w_ hold ticks t-1 .. t-5 (or whatever took those
-        # slots: a cycle without a tick has its valid bit low). The bid and the ask side each keep their own copy
+        # Registers, named after the stage that reads them: fetch (r_), compare (c_), the first and second correct
+        # stage (k_, b_), anticipate (a_), decide (d_), write (w_), and the stage after the write (x_: what was
+        # written a cycle before). In the fetch cycle of tick t, c_, k_, b_, a_, d_ and w_ hold ticks t-1 .. t-6 (or
+        # whatever took those slots: a cycle without a tick has its valid bit low). The bid and the ask side each keep their own copy
         # (duplicate_signal), next to their own logic, and registers that fan out widely have one copy per level.
-        c_valid, k_valid, a_valid, d_valid, w_valid, x_valid = (reg(name=f"{x}_valid") for x in "ckadwx")
-        c_symbol, k_symbol, a_symbol, d_symbol, w_symbol, x_symbol = (reg(p.symbol_width, name=f"{x}_symbol")
-                                                                      for x in "ckadwx")
-        c_price, k_price, a_price, d_price, w_price, x_price = (reg(signed(p.price_width), name=f"{x}_price")
-                                                                for x in "ckadwx")
+        c_valid, k_valid, b_valid, a_valid, d_valid, w_valid, x_valid = (reg(name=f"{x}_valid") for x in "ckbadwx")
+        c_symbol, k_symbol, b_symbol, a_symbol, d_symbol, w_symbol, x_symbol = (
+            reg(p.symbol_width, name=f"{x}_symbol") for x in "ckbadwx")
+        c_price, k_price, b_price, a_price, d_price, w_price, x_price = (
+            reg(signed(p.price_width), name=f"{x}_price") for x in "ckbadwx")
         r_valid, r_ready = reg(name="r_valid"), reg(name="r_ready")
         r_update, r_clear = reg(name="r_update"), reg(name="r_clear")
         r_symbol, r_price, r_qty = (reg(p.symbol_width, name="r_symbol"), reg(signed(p.price_width), name="r_price"),
@@ -241,23 +246,30 @@ class BookSide(wiring.Component):
         c_prices = [[reg(signed(p.price_width), name=f"c_level{i}_price_{x}") for x in ("ge", "gt")]
                     for i in range(n)]
         c_valids = Signal(n)
-        c_qty, k_qty, a_qty, d_qty, w_qty = (reg(unsigned(p.qty_width), name=f"{x}_qty") for x in "ckadw")
-        c_update, k_update, a_update, d_update = (reg(name=f"{x}_update") for x in "ckad")
-        c_clear, k_clear, a_clear, d_clear = (reg(name=f"{x}_clear") for x in "ckad")
-        c_insert, k_insert, a_insert, d_insert = (reg(name=f"{x}_insert") for x in "ckad")
+        c_qty, k_qty, b_qty, a_qty, d_qty, w_qty = (reg(unsigned(p.qty_width), name=f"{x}_qty") for x in "ckbadw")
+        c_update, k_update, b_update, a_update, d_update = (reg(name=f"{x}_update") for x in "ckbad")
+        c_clear, k_clear, b_clear, a_clear, d_clear = (reg(name=f"{x}_clear") for x in "ckbad")
+        c_insert, k_insert, b_insert, a_insert, d_insert = (reg(name=f"{x}_insert") for x in "ckbad")
         k_ge, k_gt = Signal(n, name="k_ge"), Signal(n, name="k_gt")     # against the fetched levels
+        b_ge, b_gt = Signal(n, name="b_ge"), Signal(n, name="b_gt")     # against the levels after t-5
         a_ge, a_gt = Signal(n, name="a_ge"), Signal(n, name="a_gt")     # against the levels after t-3
-        # Tick t against the ticks ahead of it (t-1 .. t-3): on the same symbol (and valid), and q compared with p.
-        # Made in the compare stage, where the three are in the correct, anticipate and decide stages. For t-4 and
-        # t-5, whose updates are known by then (in w_update, x_update), the compare stage registers the corrections
-        # themselves (``_selects_layout``), so that the correct stage starts from them.
-        k_same = [reg(name=f"k_same{j}") for j in range(1, 4)]
-        k_order = [Signal(_order_layout(), name=f"k_order{j}") for j in range(1, 4)]
-        k_selects = {j: Signal(_selects_layout(), name=f"k_selects{j}") for j in (4, 5)}
+        # Tick t against the ticks ahead of it (t-1 .. t-4): on the same symbol (and valid), and q compared with p.
+        # Made in the compare stage, where the four are in the two correct stages, the anticipate and the decide
+        # stage. For t-5 and t-6, whose updates are known by then (in w_update, x_update), the compare stage
+        # registers the corrections themselves (``_selects_layout``), so that the first correct stage starts from
+        # them; for t-4 the first correct stage registers them for the second (its update is in w_update by then).
+        k_same = [reg(name=f"k_same{j}") for j in range(1, 5)]
+        k_order = [Signal(_order_layout(), name=f"k_order{j}") for j in range(1, 5)]
+        k_selects = {j: Signal(_selects_layout(), name=f"k_selects{j}") for j in (5, 6)}
+        b_same = [reg(name=f"b_same{j}") for j in range(1, 4)]
+        b_order = [Signal(_order_layout(), name=f"b_order{j}") for j in range(1, 4)]
+        b_selects4 = Signal(_selects_layout(), name="b_selects4")
         a_same = [reg(name=f"a_same{j}") for j in range(1, 3)]
         a_order = [Signal(_order_layout(), name=f"a_order{j}") for j in range(1, 3)]
-        # Whether a level holds p (the match bit, ``match_after``): after t-5 and t-4's updates, and how t-3's
-        # changes it (registered apart: it depends on the levels after t-4, late in the correct stage).
+        # Whether a level holds p (the match bit, ``match_after``): after t-6's update and how t-5's changes it;
+        # after t-4's, and how t-3's changes it. Each stage applies the first and registers the change the second
+        # makes (it depends on the levels after the first, late in the stage).
+        b_match, b_keep5, b_set5 = Signal(name="b_match"), Signal(name="b_keep5"), Signal(name="b_set5")
         a_match, a_keep3, a_set3 = Signal(name="a_match"), Signal(name="a_keep3"), Signal(name="a_set3")
         # The comparisons after tick t-2's update and after each thing tick t-1 may do (``_CASES``), with their
         # match tests; tick t-1's update picks one (``d_prev``, a ``_CASES`` index: nothing if on another symbol).
@@ -305,8 +317,9 @@ class BookSide(wiring.Component):
         # Compare stage: the carry chains alone ---------------------------------------------------------------------
         def same(valid, symbol):
             return c_valid & valid & (symbol == c_symbol)
-        ahead = [(k_valid, k_symbol, k_price), (a_valid, a_symbol, a_price), (d_valid, d_symbol, d_price)]
-        known = {4: (w_valid, w_symbol, w_price, w_update), 5: (x_valid, x_symbol, x_price, x_update)}
+        ahead = [(k_valid, k_symbol, k_price), (b_valid, b_symbol, b_price), (a_valid, a_symbol, a_price),
+                 (d_valid, d_symbol, d_price)]
+        known = {5: (w_valid, w_symbol, w_price, w_update), 6: (x_valid, x_symbol, x_price, x_update)}
         m.d.sync += [
             k_ge.eq(Cat(c_valids[i] & ~self._better(c_level_price[i][0], c_prices[i][0]) for i in range(n))),
             k_gt.eq(Cat(c_valids[i] & self._better(c_prices[i][1], c_level_price[i][1]) for i in range(n))),
@@ -318,22 +331,31 @@ class BookSide(wiring.Component):
             k_update.eq(c_update), k_clear.eq(c_clear), k_insert.eq(c_insert),
         ]
 
-        # Correct stage: for the updates of ticks t-5, t-4 and t-3, in that order (the fetched levels had none of
-        # them); the match bit, from the fetched levels and through t-5 and t-4's updates ---------------------------
-        ge, gt, match = k_ge, k_gt, (k_ge & ~k_gt).any()
-        selects3 = _selects_layout()(*_named(m, [_selects_of(w_update, k_order[2], k_same[2])], "k_selects3"))
-        for j, selects in ((5, k_selects[5]), (4, k_selects[4]), (3, selects3)):
-            keep, set_ = match_after(ge, gt, selects)
-            if j == 3:
-                m.d.sync += [a_keep3.eq(keep), a_set3.eq(set_)]
-            else:
-                match = (match & keep) | set_
-            ge, gt = _named(m, after_update(ge, gt, selects), f"k_ge_after{j}", f"k_gt_after{j}")
+        # Correct stages: the fetched levels had none of the updates of ticks t-6 .. t-1. The first stage corrects
+        # for t-6 and t-5, the second for t-4 and t-3, in that order, and each carries the match bit through the first
+        # of its two and registers what the second does to it (worked out from the fetched levels in the first) ------
+        def correct(stage, ge, gt, match, first, second):
+            keep, set_ = match_after(ge, gt, first)
+            match = (match & keep) | set_
+            ge, gt = _named(m, after_update(ge, gt, first), f"{stage}_ge_after_first", f"{stage}_gt_after_first")
+            keep, set_ = match_after(ge, gt, second)
+            ge, gt = _named(m, after_update(ge, gt, second), f"{stage}_ge_after_second", f"{stage}_gt_after_second")
+            return ge, gt, match, keep, set_
+        ge, gt, match, keep, set_ = correct("k", k_ge, k_gt, (k_ge & ~k_gt).any(), k_selects[6], k_selects[5])
         m.d.sync += [
-            a_ge.eq(ge), a_gt.eq(gt), a_match.eq(match),
-            *(a_same[j].eq(k_same[j]) for j in range(2)), *(a_order[j].eq(k_order[j]) for j in range(2)),
-            a_valid.eq(k_valid), a_symbol.eq(k_symbol), a_price.eq(k_price), a_qty.eq(k_qty),
-            a_update.eq(k_update), a_clear.eq(k_clear), a_insert.eq(k_insert),
+            b_ge.eq(ge), b_gt.eq(gt), b_match.eq(match), b_keep5.eq(keep), b_set5.eq(set_),
+            b_selects4.eq(_selects_of(w_update, k_order[3], k_same[3])),
+            *(b_same[j].eq(k_same[j]) for j in range(3)), *(b_order[j].eq(k_order[j]) for j in range(3)),
+            b_valid.eq(k_valid), b_symbol.eq(k_symbol), b_price.eq(k_price), b_qty.eq(k_qty),
+            b_update.eq(k_update), b_clear.eq(k_clear), b_insert.eq(k_insert),
+        ]
+        selects3 = _selects_layout()(*_named(m, [_selects_of(w_update, b_order[2], b_same[2])], "b_selects3"))
+        ge, gt, match, keep, set_ = correct("b", b_ge, b_gt, (b_match & b_keep5) | b_set5, b_selects4, selects3)
+        m.d.sync += [
+            a_ge.eq(ge), a_gt.eq(gt), a_match.eq(match), a_keep3.eq(keep), a_set3.eq(set_),
+            *(a_same[j].eq(b_same[j]) for j in range(2)), *(a_order[j].eq(b_order[j]) for j in range(2)),
+            a_valid.eq(b_valid), a_symbol.eq(b_symbol), a_price.eq(b_price), a_qty.eq(b_qty),
+            a_update.eq(b_update), a_clear.eq(b_clear), a_insert.eq(b_insert),
         ]
 
         # Anticipate stage: for the update of tick t-2 (now in w_update), then for each thing tick t-1 (being decided
@@ -417,8 +439,7 @@ class BookSide(wiring.Component):
                     m.d.sync += storage[s][i].eq(new[i])
         m.d.comb += self.new_valid.eq(w_valid)
         m.d.sync += [
-            x_valid.eq(w_valid), x_symbol.eq(w_symbol), x_price.eq(w_price),
-            x_update.eq(w_update),
+            x_valid.eq(w_valid), x_symbol.eq(w_symbol), x_price.eq(w_price), x_update.eq(w_update),
         ]
         return m
 

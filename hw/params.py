@@ -87,16 +87,16 @@ class CoreParams:
     def trace_latency(self) -> int:
         """Cycles from a tick's handshake to its book snapshot (trace port; the legs' stage s0).
 
-        Parallel book: receive (handshake cycle), fetch, compare, correct, anticipate, decide, write, snapshot. Compact
-        book: N steps, then the snapshot.
+        Parallel book: receive (handshake cycle), fetch, compare, two correct stages, anticipate, decide, write,
+        snapshot. Compact book: N steps, then the snapshot.
         """
-        return self.levels + 1 if self.compact_book else 7
+        return self.levels + 1 if self.compact_book else 8
 
     @property
     def latency(self) -> int:
         """Cycles from a tick's handshake to its recommendations on the output (fixed for every tick).
 
-        book (``trace_latency``: 7, or N + 1 for the compact book) + eligibility/prices/mid - A/band (1)
+        book (``trace_latency``: 8, or N + 1 for the compact book) + eligibility/prices/mid - A/band (1)
         + gamma product, r_eff (1 + M) + exposure product (1 + M) + T's range tests (1) + threshold product, Qt (M)
         + bounds with Qt (1) + position loop (1),
         with M = mul_latency; see docs/architecture.md for the stage-by-stage table.

@@ -1,4 +1,4 @@
-"""BookSide (parallel: seven stages) and CompactBookSide (one level per cycle) against the model.
+"""BookSide (parallel: eight stages) and CompactBookSide (one level per cycle) against the model.
 
 Ticks arrive on most cycles, on few symbols and few prices, so that consecutive ticks on the same symbol (the case
 the update stage corrects its registered comparisons for) hit matches, inserts, deletes and clears in every order.
