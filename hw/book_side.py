@@ -332,8 +332,8 @@ class BookSide(wiring.Component):
         ]
 
         # Correct stages: the fetched levels had none of the updates of ticks t-6 .. t-1. The first stage corrects
-        # for t-6 and t-5, the second for t-4 and t-3, in that order, and each carries the match bit through the first
-        # of its two and registers what the second does to it (worked out from the fetched levels in the first) ------
+        # for t-6 and t-5, the second for t-4 and t-3, in that order; each carries the match bit through the first of
+        # its two and registers how the second changes it (``keep``, ``set``), applied by the stage after it --------
         def correct(stage, ge, gt, match, first, second):
             keep, set_ = match_after(ge, gt, first)
             match = (match & keep) | set_
