@@ -228,8 +228,9 @@ class BookSide(wiring.Component):
         # Registers, named after the stage that reads them: fetch (r_), compare (c_), the first and second correct
         # stage (k_, b_), anticipate (a_), decide (d_), write (w_), and the stage after the write (x_: what was
         # written a cycle before). In the fetch cycle of tick t, c_, k_, b_, a_, d_ and w_ hold ticks t-1 .. t-6 (or
-        # whatever took those slots: a cycle without a tick has its valid bit low). The bid and the ask side each keep their own copy
-        # (duplicate_signal), next to their own logic, and registers that fan out widely have one copy per level.
+        # whatever took those slots: a cycle without a tick has its valid bit low). The bid and the ask side each
+        # keep their own copy (duplicate_signal), next to their own logic, and registers that fan out widely have
+        # one copy per level.
         c_valid, k_valid, b_valid, a_valid, d_valid, w_valid, x_valid = (reg(name=f"{x}_valid") for x in "ckbadwx")
         c_symbol, k_symbol, b_symbol, a_symbol, d_symbol, w_symbol, x_symbol = (
             reg(p.symbol_width, name=f"{x}_symbol") for x in "ckbadwx")
@@ -271,6 +272,17 @@ class BookSide(wiring.Component):
         # makes (it depends on the levels after the first, late in the stage).
         b_match, b_keep5, b_set5 = Signal(name="b_match"), Signal(name="b_keep5"), Signal(name="b_set5")
         a_match, a_keep3, a_set3 = Signal(name="a_match"), Signal(name="a_keep3"), Signal(name="a_set3")
+        # The tick's own fields, as each stage up to the decide stage holds them, handed on unchanged (``pass_on``).
+        tick_fields = {
+            "c": (c_valid, c_symbol, c_price, c_qty, c_update, c_clear, c_insert),
+            "k": (k_valid, k_symbol, k_price, k_qty, k_update, k_clear, k_insert),
+            "b": (b_valid, b_symbol, b_price, b_qty, b_update, b_clear, b_insert),
+            "a": (a_valid, a_symbol, a_price, a_qty, a_update, a_clear, a_insert),
+            "d": (d_valid, d_symbol, d_price, d_qty, d_update, d_clear, d_insert),
+        }
+
+        def pass_on(stage, to):
+            return [dst.eq(src) for dst, src in zip(tick_fields[to], tick_fields[stage], strict=True)]
         # The comparisons after tick t-2's update and after each thing tick t-1 may do (``_CASES``), with their
         # match tests; tick t-1's update picks one (``d_prev``, a ``_CASES`` index: nothing if on another symbol).
         d_ge_if = [Signal(n, name=f"d_ge_if_{name}") for name, _ in _CASES]
@@ -327,8 +339,7 @@ class BookSide(wiring.Component):
             *(k_same[j].eq(same(valid, symbol)) for j, (valid, symbol, _) in enumerate(ahead)),
             *(k_selects[j].eq(_selects_of(summary, _order_layout()(self._order(price, c_price)), same(valid, symbol)))
               for j, (valid, symbol, price, summary) in known.items()),
-            k_valid.eq(c_valid), k_symbol.eq(c_symbol), k_price.eq(c_price), k_qty.eq(c_qty),
-            k_update.eq(c_update), k_clear.eq(c_clear), k_insert.eq(c_insert),
+            *pass_on("c", "k"),
         ]
 
         # Correct stages: the fetched levels had none of the updates of ticks t-6 .. t-1. The first stage corrects
@@ -346,16 +357,14 @@ class BookSide(wiring.Component):
             b_ge.eq(ge), b_gt.eq(gt), b_match.eq(match), b_keep5.eq(keep), b_set5.eq(set_),
             b_selects4.eq(_selects_of(w_update, k_order[3], k_same[3])),
             *(b_same[j].eq(k_same[j]) for j in range(3)), *(b_order[j].eq(k_order[j]) for j in range(3)),
-            b_valid.eq(k_valid), b_symbol.eq(k_symbol), b_price.eq(k_price), b_qty.eq(k_qty),
-            b_update.eq(k_update), b_clear.eq(k_clear), b_insert.eq(k_insert),
+            *pass_on("k", "b"),
         ]
         selects3 = _selects_layout()(*_named(m, [_selects_of(w_update, b_order[2], b_same[2])], "b_selects3"))
         ge, gt, match, keep, set_ = correct("b", b_ge, b_gt, (b_match & b_keep5) | b_set5, b_selects4, selects3)
         m.d.sync += [
             a_ge.eq(ge), a_gt.eq(gt), a_match.eq(match), a_keep3.eq(keep), a_set3.eq(set_),
             *(a_same[j].eq(b_same[j]) for j in range(2)), *(a_order[j].eq(b_order[j]) for j in range(2)),
-            a_valid.eq(b_valid), a_symbol.eq(b_symbol), a_price.eq(b_price), a_qty.eq(b_qty),
-            a_update.eq(b_update), a_clear.eq(b_clear), a_insert.eq(b_insert),
+            *pass_on("b", "a"),
         ]
 
         # Anticipate stage: for the update of tick t-2 (now in w_update), then for each thing tick t-1 (being decided
@@ -374,8 +383,7 @@ class BookSide(wiring.Component):
             *(d_symbol_at[i].eq(a_symbol) for i in range(n)),
             *(d_same_prev_at[i].eq(a_same[0]) for i in range(n)),
             *(d_clear_at[i].eq(a_clear) for i in range(n)),
-            d_valid.eq(a_valid), d_symbol.eq(a_symbol), d_price.eq(a_price), d_qty.eq(a_qty),
-            d_update.eq(a_update), d_clear.eq(a_clear), d_insert.eq(a_insert),
+            *pass_on("a", "d"),
         ]
 
         # Decide stage ----------------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """Top-N order books for S symbols, one tick per clock cycle.
 
 Two side units, bids and asks, each hold their side of all S books in flip-flops: :class:`BookSide` updates it in
-eight stages (receive, fetch, compare, two correct stages, anticipate, decide, write; see :mod:`.book_side` for why and how
-ticks in consecutive cycles stay exact) and takes a tick on every cycle; with ``CoreParams.compact_book``,
+eight stages (receive, fetch, compare, two correct stages, anticipate, decide, write; see :mod:`.book_side` for why
+and how ticks in consecutive cycles stay exact) and takes a tick on every cycle; with ``CoreParams.compact_book``,
 :class:`CompactBookSide` walks the levels one per cycle and takes a tick every N cycles (``busy`` is high in
 between). The side a tick names is updated, both are emptied by ``clear``, ``trade`` changes nothing.
 
