@@ -73,7 +73,7 @@ SYNTH_OPTS = {"ecp5": [], "ice40": ["-dsp"]}
 # router1 had not converged after 33 (bench/results/fmax.txt), but on the whole ULX3S-85F board router2's overuse
 # grew again after iteration 20 while router1's unrouted arcs kept falling (docs/boards.md).
 # nextpnr's placer: on the ECP5 its "static" (electrostatic) placer, not the default "heap": on the same ULX3S-85F
-# netlist and seed it gave 120.19 MHz against 111.53, and routing took 3 minutes instead of 12 (docs/boards.md).
+# netlist and seed it gave 120.19 MHz against 111.53, and the router took 2-3 minutes instead of 6 (docs/boards.md).
 NEXTPNR_OPTS = {"ecp5": ["--placer", "static"], "ice40": []}
 # Yosys commands right after the design is read: the register copies kept apart (hw/duplicate.py), and on the ECP5
 # the REC queue's memory in block RAM (hw/rec_queue.py says why).
