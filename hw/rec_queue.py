@@ -1,12 +1,14 @@
 """Queue between the core's recommendation vector and the frame encoder.
 
 The core produces, on any cycle, one slot per leg (it cannot be back-pressured); the UART sends one REC frame per
-37 bytes. Vectors with at least one fired slot are queued whole in a ``lib.fifo.AsyncFIFOBuffered``, which also
-carries them from the core's clock domain (``w_domain``; ``recs`` and ``dropped`` belong to it) into the serial
-side's ``sync`` domain (everything else here), or a ``SyncFIFOBuffered`` when both are ``sync``; the read side
-sends the fired slots of the oldest vector one by one, in leg order, as REC payloads. A vector that arrives while
-the queue is full is dropped and its fired slots are counted (``dropped``, a count per cycle): the sequence numbers
-the core assigned make the loss visible to the host as a gap, and the status block accumulates the count.
+37 bytes. Vectors with at least one fired slot are queued whole in a ``lib.fifo.SyncFIFOBuffered`` on the serial
+side's ``sync`` domain (everything here but ``recs`` and ``dropped``, which belong to the core's, ``w_domain``). Across
+domains a vector reaches the FIFO through a :class:`~.stream_crossing.StreamCrossing` (one vector in flight, ~100 ns
+per vector on the ULX3S, against one tick per TICK frame, ~57 us); in one domain it is written directly. The read
+side sends the fired slots of the oldest vector one by one, in leg order, as REC payloads. A vector that arrives
+while the queue is full (across domains: while the crossing still holds one, which waits for room in the FIFO) is
+dropped and its fired slots are counted (``dropped``, a count per cycle): the sequence numbers the core assigned
+make the loss visible to the host as a gap, and the status block accumulates the count.
 
 The REC payload leaves through an output register (``valid`` and the payload are flip-flops), refilled in the cycle
 after it was taken, never in the same one (one REC per two cycles at most, against one per 370 x divisor cycles that
@@ -14,26 +16,28 @@ the UART sends): the choice of the next slot (the head vector's pending legs) st
 encoder's decision to start a frame, which loads a 37-byte shift register, starts at a register, and the encoder's
 ``ready`` does not reach the FIFO's read side (each was the ULX3S-25F board's longest path in turn).
 
-Across domains the vector is registered before the FIFO's write. On the ECP5 the FIFO's memory (356 bits x 16 for
-the default core) goes into block RAM (:data:`YOSYS_REC_QUEUE_BLOCK_RAM`, a Yosys command the board build runs after
-reading the design; 10 DP16KD): Yosys picks LUT RAM for so shallow a memory, 89 slices whose write enable is the
-FIFO's ``w_rdy & w_en``, and the full test and pointer increment around that enable, placed among them, were the
-ULX3S-85F's critical path (8.3 - 9.5 ns, mostly route). ``lib.fifo`` has no way to pass the memory an attribute.
+On the ECP5 the FIFO's memory (356 bits x 15 for the default core) goes into block RAM
+(:data:`YOSYS_REC_QUEUE_BLOCK_RAM`, a Yosys command the board build runs after reading the design; 10 DP16KD) rather
+than the 89 slices of LUT RAM Yosys picks for so shallow a memory, which the 25F's LUT budget can spare less.
+(When the FIFO was an ``AsyncFIFO`` written from the core's domain, the LUT RAM's write enable, with the full test
+and pointer increment around it, was also the ULX3S-85F's critical path.) ``lib.fifo`` has no way to pass the
+memory an attribute.
 """
 
 from amaranth.hdl import Module, Signal
 from amaranth.lib import stream, wiring
-from amaranth.lib.fifo import AsyncFIFOBuffered, SyncFIFOBuffered
+from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from .frame_encoder import rec_payload_layout
 from .layouts import recs_layout
 from .params import CoreParams
+from .stream_crossing import StreamCrossing
 
 __all__ = ["RecQueue", "YOSYS_REC_QUEUE_BLOCK_RAM"]
 
-# The FIFO's storage (AsyncFIFOBuffered -> AsyncFIFO "unbuffered" -> memory "storage"), in any top level.
-YOSYS_REC_QUEUE_BLOCK_RAM = 'setattr -set ram_style "block" *.rec_queue.fifo.unbuffered/m:storage'
+# The FIFO's storage (SyncFIFOBuffered -> memory "storage"), in any top level.
+YOSYS_REC_QUEUE_BLOCK_RAM = 'setattr -set ram_style "block" *.rec_queue.fifo/m:storage'
 
 
 class RecQueue(wiring.Component):
@@ -51,25 +55,26 @@ class RecQueue(wiring.Component):
         m = Module()
         p = self._params
         layout = recs_layout(p)
+        m.submodules.fifo = fifo = SyncFIFOBuffered(width=layout.size, depth=self._depth)
         if self._w_domain == "sync":
-            fifo = SyncFIFOBuffered(width=layout.size, depth=self._depth)
+            # One domain (the iCEBreaker, at 30 MHz, with no logic cells to spare): straight into the FIFO.
+            recs = self.recs
+            m.d.comb += [fifo.w_data.eq(recs.payload), fifo.w_en.eq(recs.valid)]
+            accepted = fifo.w_rdy
         else:
-            fifo = AsyncFIFOBuffered(width=layout.size, depth=self._depth + 1, w_domain=self._w_domain,
-                                     r_domain="sync")
-        m.submodules.fifo = fifo
-
-        # Across clock domains the vector is registered before the write, so that the FIFO's write side (full test
-        # -> pointer increment) starts at flip-flops rather than behind the legs' fire decisions (the ULX3S-85F's
-        # critical path). In one domain (the iCEBreaker, at 30 MHz, with no logic cells to spare) it is not.
-        if self._w_domain == "sync":
-            recs_valid, recs = self.recs.valid, self.recs.payload
-        else:
-            recs_valid, recs = Signal(name="recs_valid"), Signal(layout, name="recs_payload")
-            m.d[self._w_domain] += [recs_valid.eq(self.recs.valid), recs.eq(self.recs.payload)]
-        fired = sum(slot.fire for slot in recs.legs) if p.legs else 0
-        m.d.comb += [fifo.w_data.eq(recs), fifo.w_en.eq(recs_valid)]
-        with m.If(recs_valid & ~fifo.w_rdy):
-            m.d.comb += self.dropped.eq(fired)
+            # Across domains the vector is registered before the crossing, whose input side (busy -> the held
+            # payload's write enable) then starts at flip-flops rather than behind the legs' fire decisions (the
+            # ULX3S-85F's critical path when this was an AsyncFIFO's write side). A vector that finds the crossing
+            # busy (the FIFO full, the previous vector not yet taken) is dropped here, in the core's domain.
+            recs = stream.Signature(layout).create()
+            m.d[self._w_domain] += [recs.valid.eq(self.recs.valid), recs.payload.eq(self.recs.payload)]
+            m.submodules.crossing = crossing = StreamCrossing(layout, i_domain=self._w_domain, o_domain="sync")
+            wiring.connect(m, recs, crossing.i)
+            m.d.comb += [fifo.w_data.eq(crossing.o.payload), fifo.w_en.eq(crossing.o.valid),
+                         crossing.o.ready.eq(fifo.w_rdy)]
+            accepted = recs.ready
+        with m.If(recs.valid & ~accepted):
+            m.d.comb += self.dropped.eq(sum(slot.fire for slot in recs.payload.legs) if p.legs else 0)
 
         # Read side: walk the fired slots of the head vector, then pop it.
         head = Signal(layout)

@@ -1,24 +1,27 @@
 r"""The hedging engine behind its serial link: what a board runs, independent of the board.
 
-    sync (serial side)                                        |  core
-    rx -> UARTRx -> FrameDecoder --cmd--> [watchdog halt] --AsyncFIFO--> HedgeCore --recs--+
-                              \--read--> StatusRegisters <--CoreStatus (lookup)-->  values  |
-    tx <- UARTTx <- FrameEncoder <--read_resp--/                                            |
-                              \<--rec-- RecQueue (AsyncFIFOBuffered) <---------------------+
+    sync (serial side)                                              |  core
+    rx -> UARTRx -> FrameDecoder --cmd--> [watchdog halt] --StreamCrossing--> HedgeCore --recs--+
+                              \--read--> StatusRegisters <--CoreStatus (lookup)-->  values     |
+    tx <- UARTTx <- FrameEncoder <--read_resp--/                                                |
+                              \<--rec-- RecQueue (FIFO <--StreamCrossing) <--------------------+
 
 Two clock domains: ``core_domain`` (default ``"core"``) runs the hedge core (:class:`~hedgegate.hw.core.HedgeCore`,
 its ``sync`` renamed), the serial side runs in ``sync`` (``divisor`` is its number of clock cycles per UART bit,
-e.g. 16 at 48 MHz for 3 Mbaud). They meet in three places, each with Amaranth's own clock-domain-crossing parts:
-commands (ticks and register writes, in order) cross in an ``AsyncFIFOBuffered``, recommendations in RecQueue's,
-and status reads by a pulse-synchronised lookup (:class:`~hedgegate.hw.core_status.CoreStatus`). So the serial
-side's logic, which has ~10 bit times per byte, is not timed against the core's clock, and the core's clock need
-not be a multiple of the baud rate (hw/board.py). With ``core_domain="sync"`` everything runs on one clock and the
-crossings are left out (commands go straight into the core, RecQueue uses a synchronous FIFO): the iCEBreaker,
-whose PLL has one output, has no room for them (the two-domain engine did not fit its 5280 logic cells). The frame
-format is docs/protocol.md.
+e.g. 16 at 48 MHz for 3 Mbaud). They meet in three places, each a handshake over ``lib.cdc`` pulse synchronizers:
+commands (ticks and register writes, in order) cross one at a time in a :class:`~.stream_crossing.StreamCrossing`,
+recommendation vectors in RecQueue's (its FIFO is on the serial side), and status reads by a pulse-synchronised
+lookup (:class:`~hedgegate.hw.core_status.CoreStatus`). So the serial side's logic, which has ~10 bit times per
+byte, is not timed against the core's clock, the core's clock need not be a multiple of the baud rate
+(hw/board.py), and no crossing's bookkeeping is in the core's timing. Commands need no queue: the frame decoder's
+output register and its 32-byte replay buffer hold what arrives while the core applies a write (tens of cycles) or
+a command is crossing (~100 ns), far less than the 170 bit times of a TICK frame. With ``core_domain="sync"``
+everything runs on one clock and the crossings are left out (commands go straight into the core, RecQueue's FIFO
+takes the core's vectors directly): the iCEBreaker, whose PLL has one output, has no room for them (the two-domain
+engine did not fit its 5280 logic cells). The frame format is docs/protocol.md.
 
 Watchdog (serial side): the global register ``WATCHDOG`` (address 30, written like any register in a WRITE frame
-and snooped from the command stream as it enters the queue to the core) holds a number of ``sync`` cycles, 0 (the
+and snooped from the command stream on its way to the core) holds a number of ``sync`` cycles, 0 (the
 default) for off. When that many cycles pass without a good frame (any TICK, WRITE, READ or PING that passed its
 checks), the engine puts a write of ``HALT = 1`` into the command stream -- between two commands, so in order like
 any write -- and counts a watchdog trip. The host clears the halt with a WRITE of ``HALT = 0``.
@@ -28,7 +31,6 @@ any write -- and counts a watchdog trip. The host clears the halt with a WRITE o
 
 from amaranth.hdl import DomainRenamer, Module, Signal
 from amaranth.lib import stream, wiring
-from amaranth.lib.fifo import AsyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from .core import HedgeCore
@@ -40,6 +42,7 @@ from .params import CoreParams
 from .rec_queue import RecQueue
 from .regmap import GlobalReg
 from .status_registers import StatusRegisters
+from .stream_crossing import StreamCrossing
 from .uart import UARTRx, UARTTx
 
 __all__ = ["SerialEngine"]
@@ -49,13 +52,6 @@ class SerialEngine(wiring.Component):
     rx: In(1, init=1)
     tx: Out(1, init=1)
     heartbeat: Out(1)
-
-    # Commands waiting to cross into the core (a power of 2 plus one, for AsyncFIFOBuffered): the core takes one
-    # per cycle (per tick time with the compact variants; after a threshold write, none for ~62 cycles), the UART
-    # brings one per ~170 bit times (> 2,500 core cycles). Four suffice; a deeper queue only lengthens the read
-    # side's path in the core's domain (pointer compare -> increment -> LUT RAM address: at 17, 5-bit pointers, the
-    # ULX3S-25F's critical path).
-    CMD_QUEUE_DEPTH = 5
 
     def __init__(self, params: CoreParams = CoreParams(), *, divisor: int, heartbeat_cycles: int = 1 << 24,
                  rec_queue_depth: int = 16, core_domain: str = "core"):
@@ -88,19 +84,13 @@ class SerialEngine(wiring.Component):
         wiring.connect(m, status.read_resp, encoder.read_resp)
         wiring.connect(m, encoder.bytes, uart_tx.stream)
 
-        # Watchdog, and the command stream into the core (through the queue that crosses into its domain).
+        # Watchdog, and the command stream into the core (through the crossing into its domain).
         commands = stream.Signature(command_layout(p)).create()
         if separate:
-            m.submodules.cmd_queue = cmd_queue = AsyncFIFOBuffered(
-                width=command_layout(p).size, depth=self.CMD_QUEUE_DEPTH, w_domain="sync", r_domain=domain)
-            m.d.comb += [
-                cmd_queue.w_en.eq(commands.valid),
-                cmd_queue.w_data.eq(commands.payload),
-                commands.ready.eq(cmd_queue.w_rdy),
-                core.cmd.valid.eq(cmd_queue.r_rdy),
-                core.cmd.payload.eq(cmd_queue.r_data),
-                cmd_queue.r_en.eq(core.cmd.ready),
-            ]
+            m.submodules.cmd_crossing = cmd_crossing = StreamCrossing(command_layout(p), i_domain="sync",
+                                                                      o_domain=domain)
+            wiring.connect(m, commands, cmd_crossing.i)
+            wiring.connect(m, cmd_crossing.o, core.cmd)
         else:
             wiring.connect(m, commands, core.cmd)
         timeout = Signal(32)
