@@ -7,7 +7,7 @@ nextpnr's seed is pinned (1), so a rerun on the same tools gives the same placem
 The targets asserted are the issue's, not whatever constraints/boards.toml happens to say: the iCEBreaker's core
 clock >= 30 MHz, the ULX3S-85F's default core (S=4, N=10, L=2) >= 125 MHz. Both are met: the iCEBreaker's compact
 book and compact leg at 30.40-31.97 MHz (seeds 1-5, 2026-11-29/30), the ULX3S-85F at 126.16 MHz at seed 1 since the
-clock-domain crossings became handshakes (128.02-129.05 MHz at seeds 2, 3; 2026-11-30, docs/boards.md).
+clock-domain crossings became handshakes (125.53-129.04 MHz over seeds 1-5; 2026-11-30, docs/boards.md).
 """
 
 import json
