@@ -54,18 +54,19 @@ def run_queue(params, *, two_clocks, count, gap, ready_probability, depth, seed)
     done = [False]
 
     async def writer(ctx):
+        async def cycle():                           # one write-side cycle, adding up what `dropped` counts in it
+            _, _, lost = await ctx.tick(w_domain).sample(dut.dropped)
+            dropped[0] += lost
+
         for vector in vectors:
             ctx.set(dut.recs.valid, 1)
             ctx.set(dut.recs.payload.as_value(), pack(layout, vector))
-            _, _, lost = await ctx.tick(w_domain).sample(dut.dropped)
-            dropped[0] += lost
+            await cycle()
             ctx.set(dut.recs.valid, 0)
             for _ in range(gap + rng.randrange(gap + 1)):
-                _, _, lost = await ctx.tick(w_domain).sample(dut.dropped)
-                dropped[0] += lost
+                await cycle()
         for _ in range(8):                           # a drop is counted a cycle after the vector (its register)
-            _, _, lost = await ctx.tick(w_domain).sample(dut.dropped)
-            dropped[0] += lost
+            await cycle()
         done[0] = True
 
     async def reader(ctx):
