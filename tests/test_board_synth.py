@@ -50,6 +50,7 @@ def _pin_map(text: str) -> dict:
     return pins
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(CASES))
 def test_board_synthesises(name):
     case = CASES[name]

@@ -68,6 +68,7 @@ def test_sim_equals_model(tmp_path):
     assert files["sim"][1] == files["model"][1]
 
 
+@pytest.mark.slow      # two more parameter sets to build (S=2, N=3 with four legs and with none)
 def test_sim_with_four_legs_and_zero_legs(tmp_path):
     ticks = tmp_path / "t.csv"
     rows = ["ts_ns,symbol,side,price,qty"]

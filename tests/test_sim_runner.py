@@ -1,18 +1,66 @@
-"""The simulator build cache: a build is reused only by the environment it can run in."""
+"""The simulator build cache (hedgegate.sim.runner): one build per parameter set and toolchain, whatever the
+environment's path, and an executable that loads the cocotb of the environment that runs it."""
 
+import importlib.metadata
+import os
+import subprocess
 from pathlib import Path
 
 import cocotb_tools.config
 
+from hedgegate.hw.params import CoreParams
 from hedgegate.sim import runner
 
 
-def test_cache_key_follows_the_cocotb_installation(monkeypatch):
-    # The Verilator executable links cocotb's VPI library by its path in the environment that built it (exit 127
-    # when that environment is gone), so two environments must not share a build folder.
+def test_cache_key_names_versions_not_paths(monkeypatch):
+    # Two virtual environments (or clones) with the same toolchain share builds ...
     monkeypatch.setattr(cocotb_tools.config, "libs_dir", Path("/venv-a/cocotb/libs"))
     key_a = runner._toolchain_key()
     monkeypatch.setattr(cocotb_tools.config, "libs_dir", Path("/venv-b/cocotb/libs"))
-    key_b = runner._toolchain_key()
-    assert key_a != key_b
-    assert "/venv-a/cocotb/libs" in key_a and "/venv-b/cocotb/libs" in key_b
+    assert runner._toolchain_key() == key_a
+    assert "venv" not in key_a
+    # ... and a different cocotb or Verilator release does not reuse them.
+    real_version = importlib.metadata.version
+    for package in ("cocotb", "verilator"):
+        monkeypatch.setattr(importlib.metadata, "version",
+                            lambda name, package=package: "0.0.1" if name == package else real_version(name))
+        assert runner._toolchain_key() != key_a, package
+    monkeypatch.setattr(importlib.metadata, "version", real_version)
+    assert runner._toolchain_key() == key_a
+
+
+def test_one_build_per_parameter_set_in_a_process(monkeypatch):
+    """A parameter set is emitted and looked up once per process: later calls return the same folder without
+    emitting Verilog again (so the tests of a session that share a parameter set share one build)."""
+    params = CoreParams()            # the default core, which the default tier builds anyway
+    folder = runner.build_top(params)
+    assert (folder / "built.ok").exists()
+
+    def emit_again(*args, **kwargs):
+        raise AssertionError("Verilog emitted again for a parameter set already built in this process")
+    monkeypatch.setattr(runner, "emit_verilog", emit_again)
+    assert runner.build_top(params) == folder
+    assert runner.build_top(CoreParams(symbols=4, levels=10)) == folder     # equal, not identical, params
+
+
+def test_executable_loads_the_running_environments_cocotb(tmp_path):
+    """The executable's library search path is a RUNPATH (which LD_LIBRARY_PATH overrides), not an RPATH, and with
+    another environment's cocotb library folder first in LD_LIBRARY_PATH -- as every run puts the running one's --
+    the dynamic loader takes cocotb's library from there: a build made by a virtual environment that is gone, or by
+    another clone, runs with the cocotb of the one that runs it."""
+    folder = runner.build_top(CoreParams())
+    executable = folder / "hedgegate_core"
+    dynamic = subprocess.run(["readelf", "-d", str(executable)], capture_output=True, text=True, check=True).stdout
+    assert "(RUNPATH)" in dynamic and "(RPATH)" not in dynamic, dynamic
+
+    other = tmp_path / "other-venv-cocotb-libs"          # another environment's copy of the same libraries
+    other.mkdir()
+    for library in Path(cocotb_tools.config.libs_dir).iterdir():
+        (other / library.name).symlink_to(library)
+    env = {**os.environ, "LD_LIBRARY_PATH": str(other)}
+    resolved = subprocess.run(["ldd", str(executable)], env=env, capture_output=True, text=True, check=True).stdout
+    line = next(line for line in resolved.splitlines() if "libcocotbvpi_verilator" in line)
+    assert str(other) in line, resolved
+
+    runner._prepare_path()
+    assert os.environ["LD_LIBRARY_PATH"].split(os.pathsep)[0] == str(cocotb_tools.config.libs_dir)
