@@ -1,6 +1,8 @@
 """The serial link's frame format, host side: encoders for both directions and a streaming decoder.
 
-The format is specified in ``docs/protocol.md`` (the single source of truth); in short, every frame is::
+The format is specified in ``docs/protocol.md`` (the single source of truth); its constants, shared with the
+gateware, are in ``hw/frame_format.py`` (frames) and ``hw/regmap.py`` (status registers), re-exported here; in short,
+every frame is::
 
     A5 5A  LEN  TYPE  SEQ  PAYLOAD (LEN bytes)  CRC (2 bytes, big-endian)
 
@@ -13,73 +15,30 @@ Only the standard library is used (the CRC is ``binascii.crc_hqx(data, 0xFFFF)``
 """
 
 import binascii
-import enum
 import struct
 from dataclasses import dataclass
 
+from ..hw.frame_format import (BOARD_TO_HOST_LENGTHS, HEADER_SIZE, HOST_TO_BOARD_LENGTHS, OVERHEAD,
+                                PAYLOAD_LENGTHS, SYNC0, SYNC1, FrameType)
+from ..hw.regmap import HEDGE_POSITION_BASE, MAGIC, StatusReg
 from .commands import Write
 
 __all__ = [
     "SYNC0", "SYNC1", "HEADER_SIZE", "OVERHEAD", "FrameType", "PAYLOAD_LENGTHS", "HOST_TO_BOARD_LENGTHS",
-    "BOARD_TO_HOST_LENGTHS", "StatusReg", "MAGIC", "HEDGE_POSITION_BASE", "crc16",
+    "BOARD_TO_HOST_LENGTHS", "PAYLOAD_FORMATS", "StatusReg", "MAGIC", "HEDGE_POSITION_BASE", "crc16",
     "Frame", "TickFrame", "RecFrame", "ReadResp",
     "encode_frame", "encode_tick", "encode_write", "encode_read", "encode_ping", "encode_rec", "encode_read_resp",
     "decode_tick", "decode_write", "decode_read", "decode_rec", "decode_read_resp", "command_fits", "FrameDecoder",
 ]
-
-SYNC0 = 0xA5
-SYNC1 = 0x5A
-HEADER_SIZE = 5            # SYNC0 SYNC1 LEN TYPE SEQ
-OVERHEAD = HEADER_SIZE + 2  # ... and the CRC: a frame is OVERHEAD + LEN bytes
-
-
-class FrameType(enum.IntEnum):
-    # host -> board
-    TICK = 0x01
-    WRITE = 0x02
-    READ = 0x03
-    PING = 0x04
-    # board -> host
-    REC = 0x81
-    READ_RESP = 0x82
-
 
 _TICK = struct.Struct("<BBiI")          # symbol, side, price, qty
 _WRITE = struct.Struct("<BBI")          # leg, addr, data
 _READ = struct.Struct("<B")             # addr
 _REC = struct.Struct("<BBIIIiiII")      # leg, side, seq, tick, qty, price, hedge_position, cycle_in, cycle_out
 _READ_RESP = struct.Struct("<BI")       # addr, value
-
-PAYLOAD_LENGTHS = {
-    FrameType.TICK: _TICK.size,            # 10
-    FrameType.WRITE: _WRITE.size,          # 6
-    FrameType.READ: _READ.size,            # 1
-    FrameType.PING: 0,
-    FrameType.REC: _REC.size,              # 30
-    FrameType.READ_RESP: _READ_RESP.size,  # 5
-}
-HOST_TO_BOARD_LENGTHS = {t: n for t, n in PAYLOAD_LENGTHS.items() if t < 0x80}
-BOARD_TO_HOST_LENGTHS = {t: n for t, n in PAYLOAD_LENGTHS.items() if t >= 0x80}
-
-
-class StatusReg(enum.IntEnum):
-    """Status register addresses for READ (u32 counters wrap modulo 2^32); see docs/protocol.md."""
-    MAGIC = 0
-    TICKS_IN = 1
-    RECS_OUT = 2
-    LIMIT_BLOCKED = 3
-    PRICE_BLOCKED = 4
-    FRAME_ERRORS = 5
-    CRC_ERRORS = 6
-    UART_ERRORS = 7
-    REC_OVERFLOW = 8
-    SEQ_GAPS = 9
-    HALTED = 10
-    WATCHDOG_TRIPS = 11
-
-
-MAGIC = 0x48474701          # "HGG", protocol version 1; READ of address 0 and the answer to PING
-HEDGE_POSITION_BASE = 16    # address 16 + leg: the leg's hedge position H (i32)
+# Their sizes are the lengths both sides share (hw/frame_format.py); tests/test_protocol.py checks that.
+PAYLOAD_FORMATS = {FrameType.TICK: _TICK, FrameType.WRITE: _WRITE, FrameType.READ: _READ,
+                   FrameType.PING: struct.Struct("<"), FrameType.REC: _REC, FrameType.READ_RESP: _READ_RESP}
 
 
 def crc16(data) -> int:

@@ -34,7 +34,7 @@ from .params import CoreParams
 from .pll import ECP5PLL, ICE40PLL, PLLError, ecp5_pll_settings, ice40_pll_settings
 from .serial_engine import SerialEngine
 
-__all__ = ["Board", "BoardError", "BoardTop", "BOARD_NAMES", "board", "uart_divisor", "fastest_clock_mhz",
+__all__ = ["BoardSpec", "BoardError", "BoardTop", "BOARD_NAMES", "board", "uart_divisor", "fastest_clock_mhz",
            "clock_plan", "ClockPlan", "BAUD_TOLERANCE", "SERIAL_CLOCK_HZ"]
 
 BAUD_TOLERANCE = Fraction(1, 100)   # largest |actual - requested| / requested bit rate accepted
@@ -57,7 +57,23 @@ class BoardError(ValueError):
 
 
 @dataclass(frozen=True)
-class Board:
+class BoardSpec:
+    """A board a core can be built for: what ``hedgegate build`` needs to know of it (not a connection to one: that
+    is ``hedgegate.host.board.Board``).
+
+    Attributes
+    ----------
+    name : str
+        As on the command line (:data:`BOARD_NAMES`).
+    family : str
+        ``"ice40"`` or ``"ecp5"``.
+    platform : type
+        The amaranth-boards platform class.
+    clock_mhz : float
+        The core clock's default target (constraints/boards.toml).
+    core : CoreParams
+        The core shape built by default (constraints/boards.toml).
+    """
     name: str
     family: str
     platform: type          # amaranth-boards platform class
@@ -80,7 +96,7 @@ def _load_targets() -> dict:
 
 
 @cache
-def _boards() -> dict[str, Board]:
+def _boards() -> dict[str, BoardSpec]:
     targets = _load_targets()
     result = {}
     for name, (family, platform) in _PLATFORMS.items():
@@ -88,7 +104,7 @@ def _boards() -> dict[str, Board]:
         if entry is None:
             raise BoardError(f"constraints/boards.toml has no [{name}] table")
         try:
-            result[name] = Board(name, family, platform, float(entry["clock_mhz"]), CoreParams(**entry["core"]))
+            result[name] = BoardSpec(name, family, platform, float(entry["clock_mhz"]), CoreParams(**entry["core"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise BoardError(f"constraints/boards.toml: [{name}]: {exc}") from None
     return result
@@ -97,9 +113,10 @@ def _boards() -> dict[str, Board]:
 BOARD_NAMES = tuple(_PLATFORMS)
 
 
-def board(name) -> Board:
-    """The :class:`Board` called ``name`` (a :class:`Board` is passed through); unknown names raise BoardError."""
-    if isinstance(name, Board):
+def board(name) -> BoardSpec:
+    """The :class:`BoardSpec` called ``name`` (a :class:`BoardSpec` is passed through); unknown names raise
+    BoardError."""
+    if isinstance(name, BoardSpec):
         return name
     if name not in _PLATFORMS:
         raise BoardError(f"unknown board {name!r} (known: {', '.join(sorted(_PLATFORMS))})")
@@ -198,7 +215,7 @@ def fastest_clock_mhz(board_, max_mhz: float, baud: int = 3_000_000) -> float | 
 
 
 class BoardTop(Elaboratable):
-    """Top level for ``board`` (a name from :data:`BOARD_NAMES` or a :class:`Board`).
+    """Top level for ``board`` (a name from :data:`BOARD_NAMES` or a :class:`BoardSpec`).
 
     :param params: core shape; default the board's (constraints/boards.toml).
     :param clock_mhz: core clock to ask of the PLL; default the board's target. :attr:`clock_hz` is what the PLL

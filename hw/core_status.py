@@ -25,7 +25,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.cdc import PulseSynchronizer
 from amaranth.lib.wiring import In, Out
 
-from ..host.protocol import HEDGE_POSITION_BASE, StatusReg
+from .regmap import HEDGE_POSITION_BASE, StatusReg
 from .params import COUNTER_WIDTH, CoreParams
 
 __all__ = ["CoreStatus", "CORE_VALUES"]

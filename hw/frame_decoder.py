@@ -6,7 +6,7 @@ from amaranth.lib.crc import catalog
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..host.protocol import HOST_TO_BOARD_LENGTHS, SYNC0, SYNC1, FrameType   # the wire format, defined once
+from .frame_format import HOST_TO_BOARD_LENGTHS, SYNC0, SYNC1, FrameType   # the wire format, defined once
 from .layouts import CommandKind, command_layout
 from .params import CoreParams
 

@@ -5,7 +5,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.crc import catalog
 from amaranth.lib.wiring import In, Out
 
-from ..host.protocol import HEADER_SIZE, SYNC0, SYNC1, FrameType   # the wire format, defined once
+from .frame_format import HEADER_SIZE, SYNC0, SYNC1, FrameType   # the wire format, defined once
 
 __all__ = ["FrameEncoder", "rec_payload_layout", "read_resp_payload_layout"]
 

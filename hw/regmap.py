@@ -5,6 +5,10 @@ it and the tick after it (the core drains its pipeline before applying a write; 
 that arrive together with no tick between them are therefore atomic with respect to ticks.
 
 Each leg has its own copy of the leg registers; global registers ignore the leg field.
+
+The board's status registers (read over the serial link with READ frames, docs/protocol.md) are here too, so that
+the gateware (``status_registers.py``, ``core_status.py``) and the host (``hedgegate.host.protocol``) take the
+whole register map from one place.
 """
 
 import enum
@@ -33,6 +37,25 @@ class GlobalReg(enum.IntEnum):
     WATCHDOG = 30        # board only (hw/serial_engine.py): cycles without a good frame before the engine halts; 0 = off
     HALT = 31            # 1 bit: kill switch, no recommendation while set
 
+
+class StatusReg(enum.IntEnum):
+    """Status register addresses for READ (u32 counters wrap modulo 2^32); see docs/protocol.md."""
+    MAGIC = 0
+    TICKS_IN = 1
+    RECS_OUT = 2
+    LIMIT_BLOCKED = 3
+    PRICE_BLOCKED = 4
+    FRAME_ERRORS = 5
+    CRC_ERRORS = 6
+    UART_ERRORS = 7
+    REC_OVERFLOW = 8
+    SEQ_GAPS = 9
+    HALTED = 10
+    WATCHDOG_TRIPS = 11
+
+
+MAGIC = 0x48474701          # "HGG", protocol version 1; READ of address 0 and the answer to PING
+HEDGE_POSITION_BASE = 16    # status address 16 + leg: the leg's hedge position H (i32)
 
 REG_ADDR_WIDTH = 5
 REG_DATA_WIDTH = 32

@@ -14,14 +14,14 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..host.protocol import MAGIC, StatusReg
+from .regmap import MAGIC, StatusReg
 from .core_status import CORE_VALUES
 from .frame_encoder import read_resp_payload_layout
 from .params import COUNTER_WIDTH
 
 __all__ = ["StatusRegisters"]
 
-# The address map is the protocol's (host/protocol.py, docs/protocol.md): the magic number, the counters below
+# The address map is hw/regmap.py's StatusReg (docs/protocol.md): the magic number, the counters below
 # (here) and CORE_VALUES and the hedge positions (CoreStatus, in the core's domain).
 _COUNTED = {"frame_errors": "frame_error", "crc_errors": "crc_error", "uart_errors": "uart_error",
             "seq_gaps": "seq_gap", "watchdog_trips": "watchdog_trip"}

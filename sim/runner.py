@@ -24,13 +24,14 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
 from ..hw.params import CoreParams
 from .dut import TOPLEVEL, emit_verilog
 
-__all__ = ["SimError", "cache_dir", "build_top", "run_testbench"]
+__all__ = ["SimError", "cache_dir", "build_top", "canonical_verilog", "run_testbench"]
 
 
 class SimError(RuntimeError):
@@ -75,6 +76,19 @@ def _toolchain_key() -> str:
             f"python {sys.version_info.major}.{sys.version_info.minor}\n")
 
 
+_MODULE_HEADER = re.compile(r"^(module .*?)\((.*)\);$", re.MULTILINE)
+
+
+def canonical_verilog(source: str) -> str:
+    """The Verilog with each module header's port list sorted: the text the cache key is made of.
+
+    Amaranth lists a module's ports in an order that depends on Python's string hashing when the module has two
+    clock domains (the serial top: ``clk, rst, core_clk, ...`` or ``core_clk, core_rst, clk, ...``, by
+    PYTHONHASHSEED), and nothing else in the text differs; the testbenches reach ports by name, so both orders are
+    the same simulation and must share one build."""
+    return _MODULE_HEADER.sub(lambda m: f"{m.group(1)}({', '.join(sorted(m.group(2).split(', ')))});", source)
+
+
 # The executable's search path for cocotb's library as a RUNPATH, not an RPATH (Debian's linker writes RPATH by
 # default, which LD_LIBRARY_PATH cannot override): see the module's docstring. Verilator appends repeated -LDFLAGS.
 _LINK_ARGS = ["-LDFLAGS", "-Wl,--enable-new-dtags"]
@@ -90,7 +104,7 @@ def build_top(params: CoreParams, *, quiet: bool = True, top: str = "core", opti
     if memo in _built and (_built[memo] / "built.ok").exists():
         return _built[memo]
     source = emit_verilog(params, top, **(options or {}))
-    digest = hashlib.sha256((_toolchain_key() + source).encode()).hexdigest()[:16]
+    digest = hashlib.sha256((_toolchain_key() + canonical_verilog(source)).encode()).hexdigest()[:16]
     build_dir = cache_dir() / f"{top}-{digest}"
     build_dir.mkdir(parents=True, exist_ok=True)
     with open(build_dir.parent / f"{build_dir.name}.lock", "w") as lock:

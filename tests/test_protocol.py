@@ -8,9 +8,10 @@ from amaranth.lib.crc import catalog
 
 from hedgegate.host.commands import Write
 from hedgegate.host.protocol import (
-    BOARD_TO_HOST_LENGTHS, HOST_TO_BOARD_LENGTHS, MAGIC, PAYLOAD_LENGTHS, Frame, FrameDecoder, FrameType, ReadResp,
-    RecFrame, TickFrame, command_fits, crc16, decode_read, decode_read_resp, decode_rec, decode_tick, decode_write,
-    encode_frame, encode_ping, encode_read, encode_read_resp, encode_rec, encode_tick, encode_write,
+    BOARD_TO_HOST_LENGTHS, HOST_TO_BOARD_LENGTHS, MAGIC, PAYLOAD_FORMATS, PAYLOAD_LENGTHS, Frame, FrameDecoder,
+    FrameType, ReadResp, RecFrame, TickFrame, command_fits, crc16, decode_read, decode_read_resp, decode_rec,
+    decode_tick, decode_write, encode_frame, encode_ping, encode_read, encode_read_resp, encode_rec, encode_tick,
+    encode_write,
 )
 from hedgegate.hw.params import CoreParams
 
@@ -30,6 +31,16 @@ def test_crc_check_value():
     assert crc16(b"123456789") == 0x29B1
     assert bitwise_crc(b"123456789") == 0x29B1
     assert catalog.CRC16_CCITT_FALSE(8).compute(b"123456789") == 0x29B1    # what the gateware uses
+
+
+def test_payload_formats_have_the_shared_lengths():
+    """The host's struct formats against the payload lengths the gateware uses too (hw/frame_format.py)."""
+    assert {frame_type: layout.size for frame_type, layout in PAYLOAD_FORMATS.items()} == PAYLOAD_LENGTHS
+    from hedgegate.hw.frame_decoder import tick_payload_layout, write_payload_layout
+    from hedgegate.hw.frame_encoder import read_resp_payload_layout, rec_payload_layout
+    for frame_type, layout in ((FrameType.TICK, tick_payload_layout), (FrameType.WRITE, write_payload_layout),
+                               (FrameType.REC, rec_payload_layout), (FrameType.READ_RESP, read_resp_payload_layout)):
+        assert layout.size == 8 * PAYLOAD_LENGTHS[frame_type], frame_type.name
 
 
 def test_tick_frame_by_hand():

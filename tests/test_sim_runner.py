@@ -4,6 +4,7 @@ environment's path, and an executable that loads the cocotb of the environment t
 import importlib.metadata
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import cocotb_tools.config
@@ -64,3 +65,30 @@ def test_executable_loads_the_running_environments_cocotb(tmp_path):
 
     runner._prepare_path()
     assert os.environ["LD_LIBRARY_PATH"].split(os.pathsep)[0] == str(cocotb_tools.config.libs_dir)
+
+
+_EMIT_SERIAL = """
+import hashlib, sys
+from hedgegate.hw.params import CoreParams
+from hedgegate.sim.dut import emit_verilog
+from hedgegate.sim.runner import canonical_verilog
+source = emit_verilog(CoreParams(symbols=1, levels=1, legs=1), "serial", divisor=4, heartbeat_cycles=1000)
+print(hashlib.sha256(source.encode()).hexdigest(), hashlib.sha256(canonical_verilog(source).encode()).hexdigest())
+"""
+
+
+def test_cache_key_ignores_the_port_order_of_string_hashing():
+    """The serial top (two clock domains) is emitted with its ports in an order that follows PYTHONHASHSEED; the
+    build key is made of the canonical text, so every process finds the same build. Hash seeds 0 and 1 give the two
+    orders with the pinned Amaranth (checked 2026-12-02); whatever they give, the canonical texts must agree."""
+    digests = [subprocess.run([sys.executable, "-c", _EMIT_SERIAL], env={**os.environ, "PYTHONHASHSEED": str(seed)},
+                              capture_output=True, text=True, check=True).stdout.split() for seed in (0, 1)]
+    assert digests[0][1] == digests[1][1]
+
+
+def test_canonical_verilog_sorts_only_port_lists():
+    text = ("module \\top.a (rst, core_clk, clk);\n  input clk;\n  assign x = (a, b);\nendmodule\n"
+            "module top(b, a);\nendmodule\n")
+    assert runner.canonical_verilog(text) == (
+        "module \\top.a (clk, core_clk, rst);\n  input clk;\n  assign x = (a, b);\nendmodule\n"
+        "module top(a, b);\nendmodule\n")
