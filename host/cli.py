@@ -42,8 +42,9 @@ def _replay(args) -> int:
         return _fail(f"cannot write {exc.filename}: {exc.strerror}", 1)
     seconds = time.perf_counter() - started
     extra = ""
-    if args.backend == "sim" and recs:
-        extra = f", latency {sorted({rec['latency_cycles'] for rec in recs})} cycles"
+    latencies = sorted({rec.latency_cycles for rec in recs if rec.latency_cycles is not None})
+    if latencies:
+        extra = f", latency {latencies} cycles"
     print(f"replay ({args.backend}): {len(ticks)} ticks, {len(recs)} recommendations{extra}, "
           f"{seconds:.2f} s -> {args.out}", file=sys.stderr)
     return 0

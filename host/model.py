@@ -8,26 +8,14 @@ ticks and register writes, in order -- and produces the same recommendations, bo
 The model is the reference for every simulation and the ``model`` backend of ``hedgegate replay``.
 """
 
-from dataclasses import dataclass
-
 from ..hw.layouts import RecSide, TickSide, unpack
 from ..hw.params import POSITION_MAX, RATIO_FRAC_BITS, CoreParams
 from ..hw.regmap import GlobalReg, LegReg, leg_register_shapes, leg_reset_values
 from .commands import Write
 from .numbers import rha_shift, saturate
+from .recommendation import Recommendation
 
-__all__ = ["Recommendation", "HedgeModel"]
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    seq: int
-    tick: int
-    leg: int
-    side: RecSide
-    qty: int
-    price: int            # milli-units
-    hedge_position: int   # H after this order
+__all__ = ["HedgeModel"]
 
 
 Level = tuple[int, int]   # (price, qty)

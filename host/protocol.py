@@ -22,11 +22,12 @@ from ..hw.frame_format import (BOARD_TO_HOST_LENGTHS, HEADER_SIZE, HOST_TO_BOARD
                                 PAYLOAD_LENGTHS, SYNC0, SYNC1, FrameType)
 from ..hw.regmap import HEDGE_POSITION_BASE, MAGIC, StatusReg
 from .commands import Write
+from .recommendation import Recommendation
 
 __all__ = [
     "SYNC0", "SYNC1", "HEADER_SIZE", "OVERHEAD", "FrameType", "PAYLOAD_LENGTHS", "HOST_TO_BOARD_LENGTHS",
     "BOARD_TO_HOST_LENGTHS", "PAYLOAD_FORMATS", "StatusReg", "MAGIC", "HEDGE_POSITION_BASE", "crc16",
-    "Frame", "TickFrame", "RecFrame", "ReadResp",
+    "Frame", "TickFrame", "ReadResp",
     "encode_frame", "encode_tick", "encode_write", "encode_read", "encode_ping", "encode_rec", "encode_read_resp",
     "decode_tick", "decode_write", "decode_read", "decode_rec", "decode_read_resp", "command_fits", "FrameDecoder",
 ]
@@ -65,20 +66,6 @@ class TickFrame:
     side: int
     price: int
     qty: int
-
-
-@dataclass(frozen=True)
-class RecFrame:
-    """Payload of a REC frame: one recommendation of one leg (``side`` is a ``hw.layouts.RecSide`` code)."""
-    leg: int
-    side: int
-    seq: int
-    tick: int
-    qty: int
-    price: int
-    hedge_position: int
-    cycle_in: int
-    cycle_out: int
 
 
 @dataclass(frozen=True)
@@ -126,9 +113,12 @@ def encode_ping(seq: int) -> bytes:
     return encode_frame(FrameType.PING, seq)
 
 
-def encode_rec(seq: int, rec: RecFrame) -> bytes:
-    return encode_frame(FrameType.REC, seq, _pack(_REC, rec.leg, rec.side, rec.seq, rec.tick, rec.qty, rec.price,
-                                                  rec.hedge_position, rec.cycle_in, rec.cycle_out))
+def encode_rec(seq: int, rec: Recommendation) -> bytes:
+    """A REC frame of ``rec``: its counters (seq, tick, cycle stamps) modulo 2^32, as the board sends them; a
+    recommendation without cycle stamps (the model's) is sent with both 0."""
+    counters = [value & 0xFFFF_FFFF for value in (rec.seq, rec.tick, rec.cycle_in or 0, rec.cycle_out or 0)]
+    return encode_frame(FrameType.REC, seq, _pack(_REC, rec.leg, rec.side, counters[0], counters[1], rec.qty,
+                                                  rec.price, rec.hedge_position, counters[2], counters[3]))
 
 
 def encode_read_resp(seq: int, addr: int, value: int) -> bytes:
@@ -160,9 +150,14 @@ def decode_read(payload: bytes) -> int:
     return payload[0]
 
 
-def decode_rec(payload: bytes) -> RecFrame:
+def decode_rec(payload: bytes) -> Recommendation:
+    """The recommendation of a REC payload, its counters as sent (modulo 2^32)."""
     _check_length(payload, FrameType.REC)
-    return RecFrame(*_REC.unpack(payload))
+    leg, side, seq, tick, qty, price, hedge_position, cycle_in, cycle_out = _REC.unpack(payload)
+    if side > 1:
+        raise ValueError(f"REC side {side} is neither BUY (0) nor SELL (1)")
+    return Recommendation(seq=seq, tick=tick, leg=leg, side=side, qty=qty, price=price, hedge_position=hedge_position,
+                          cycle_in=cycle_in, cycle_out=cycle_out)
 
 
 def decode_read_resp(payload: bytes) -> ReadResp:

@@ -10,7 +10,6 @@ return the same records, so their files can be compared byte for byte (the ``sim
 
 import json
 
-from ..hw.layouts import RecSide
 from .commands import config_writes
 from .model import HedgeModel
 from .numbers import milli_to_json
@@ -21,15 +20,13 @@ BACKENDS = ("model", "sim")
 
 
 def run_model(config, ticks, *, trace: bool = True):
-    """The model backend: returns (recommendation dicts, trace tuples (symbol, bids, asks) or None)."""
+    """The model backend: returns (recommendations, trace tuples (symbol, bids, asks) or None)."""
     model = HedgeModel(config.params)
     for write in config_writes(config):
         model.write(write)
     recs, traces = [], [] if trace else None
     for tick in ticks:
-        for rec in model.tick(tick.symbol, tick.side, tick.price, tick.qty):
-            recs.append({"seq": rec.seq, "tick": rec.tick, "leg": rec.leg, "side": RecSide(rec.side).name,
-                         "qty": rec.qty, "price": rec.price, "hedge_position": rec.hedge_position})
+        recs += model.tick(tick.symbol, tick.side, tick.price, tick.qty)
         if trace:
             traces.append((tick.symbol, *model.book(tick.symbol)))
     return recs, traces
@@ -51,7 +48,7 @@ def _levels(levels):
 def write_recs(path, recs):
     with open(path, "w") as out:
         for rec in recs:
-            out.write(json.dumps({**rec, "price": milli_to_json(rec["price"])}) + "\n")
+            out.write(rec.json_line() + "\n")
 
 
 def write_trace(path, traces):

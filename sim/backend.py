@@ -6,6 +6,7 @@ snapshot the gateware produces. The command stream and the results cross the pro
 temporary folder.
 """
 
+import dataclasses
 import pickle
 import tempfile
 from pathlib import Path
@@ -27,7 +28,7 @@ def unwrap(values, width=COUNTER_WIDTH):
 
 
 def run_sim(config, ticks, *, trace: bool = True):
-    """Returns (recommendation dicts with latency_cycles, trace tuples or None), as read from the gateware."""
+    """Returns (recommendations with their cycle stamps, trace tuples or None), as read from the gateware."""
     commands = config_writes(config) + list(ticks)
     with tempfile.TemporaryDirectory(prefix="hedgegate-sim-") as folder:
         request, result = Path(folder) / "commands.pickle", Path(folder) / "result.pickle"
@@ -41,6 +42,6 @@ def run_sim(config, ticks, *, trace: bool = True):
             raise SimError("simulation did not complete: " + (log[-1] if log else "no log"))
         with open(result, "rb") as data:
             recs, traces = pickle.load(data)
-    for rec, seq, tick in zip(recs, unwrap(r["seq"] for r in recs), unwrap(r["tick"] for r in recs)):
-        rec["seq"], rec["tick"] = seq, tick
+    recs = [dataclasses.replace(rec, seq=seq, tick=tick)
+            for rec, seq, tick in zip(recs, unwrap(r.seq for r in recs), unwrap(r.tick for r in recs))]
     return recs, traces

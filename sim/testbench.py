@@ -19,6 +19,7 @@ from amaranth.hdl import Shape
 
 from ..host.commands import Write
 from ..host.model import HedgeModel
+from ..host.recommendation import Recommendation
 from ..hw.layouts import (CommandKind, RecSide, SideCodec, command_layout, recs_layout, snapshot_layout,
                           unpack)
 from ..hw.params import COUNTER_WIDTH, CoreParams
@@ -79,7 +80,7 @@ class CoreTestbench:
         self._after_write = False
         self.checked_recs = 0
         self.checked_traces = 0
-        self.recs = []                # collected: dicts with the recommendation fields and latency_cycles
+        self.recs = []                # collected: Recommendations with their cycle stamps
         self.traces = []              # collected: (symbol, bids, asks) per tick
 
     async def start(self):
@@ -178,10 +179,10 @@ class CoreTestbench:
             fired = [(leg, slot) for leg, slot in enumerate(payload["legs"]) if slot["fire"]]
             if self.collect:
                 for leg, slot in fired:
-                    self.recs.append({
-                        "seq": slot["seq"], "tick": payload["tick"], "leg": leg,
-                        "side": RecSide(slot["side"]).name, "qty": slot["qty"], "price": slot["price"],
-                        "hedge_position": slot["hedge_position"], "latency_cycles": latency})
+                    self.recs.append(Recommendation(
+                        seq=slot["seq"], tick=payload["tick"], leg=leg, side=slot["side"], qty=slot["qty"],
+                        price=slot["price"], hedge_position=slot["hedge_position"],
+                        cycle_in=payload["cycle_in"], cycle_out=payload["cycle_out"]))
             if self.model is not None:
                 self._check_recs(cycle, expected, payload, fired)
         elif expected is not None and expected[2]:

@@ -14,7 +14,8 @@ from amaranth.sim import Simulator
 
 from hedgegate.host import protocol
 from hedgegate.host.commands import Write
-from hedgegate.host.protocol import FrameType, RecFrame
+from hedgegate.host.protocol import FrameType
+from hedgegate.host.recommendation import Recommendation
 from hedgegate.hw.frame_decoder import FrameDecoder
 from hedgegate.hw.frame_encoder import FrameEncoder, read_resp_payload_layout, rec_payload_layout
 from hedgegate.hw.layouts import CommandKind, command_layout, pack
@@ -266,10 +267,11 @@ def test_uart_to_decoder():
 # The gateware encoder --------------------------------------------------------------------------------------------
 
 
-def random_rec(rng) -> RecFrame:
+def random_rec(rng) -> Recommendation:
     u32 = lambda: rng.randrange(1 << 32)
     i32 = lambda: rng.randrange(-(1 << 31), 1 << 31)
-    return RecFrame(rng.randrange(16), rng.randrange(2), u32(), u32(), u32(), i32(), i32(), u32(), u32())
+    return Recommendation(leg=rng.randrange(16), side=rng.randrange(2), seq=u32(), tick=u32(), qty=u32(), price=i32(),
+                          hedge_position=i32(), cycle_in=u32(), cycle_out=u32())
 
 
 def run_encoder(recs, resps, *, rec_valid, resp_valid, bytes_ready):

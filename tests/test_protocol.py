@@ -9,10 +9,11 @@ from amaranth.lib.crc import catalog
 from hedgegate.host.commands import Write
 from hedgegate.host.protocol import (
     BOARD_TO_HOST_LENGTHS, HOST_TO_BOARD_LENGTHS, MAGIC, PAYLOAD_FORMATS, PAYLOAD_LENGTHS, Frame, FrameDecoder,
-    FrameType, ReadResp, RecFrame, TickFrame, command_fits, crc16, decode_read, decode_read_resp, decode_rec,
+    FrameType, ReadResp, TickFrame, command_fits, crc16, decode_read, decode_read_resp, decode_rec,
     decode_tick, decode_write, encode_frame, encode_ping, encode_read, encode_read_resp, encode_rec, encode_tick,
     encode_write,
 )
+from hedgegate.host.recommendation import Recommendation
 from hedgegate.hw.params import CoreParams
 
 
@@ -64,8 +65,8 @@ def test_other_frames_by_hand():
     assert encode_tick(0, 0, 2, -1, 0)[5:-2] == bytes([0, 2, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0])
     assert encode_read_resp(5, 0, MAGIC)[2:-2] == bytes([5, 0x82, 5, 0, 0x01, 0x47, 0x47, 0x48])
     assert encode_read_resp(5, 16, -3)[-6:-2] == bytes([0xFD, 0xFF, 0xFF, 0xFF])
-    rec = RecFrame(leg=1, side=1, seq=0x01020304, tick=5, qty=6, price=-7, hedge_position=-8, cycle_in=9,
-                   cycle_out=0xFFFF_FFFF)
+    rec = Recommendation(leg=1, side=1, seq=0x01020304, tick=5, qty=6, price=-7, hedge_position=-8, cycle_in=9,
+                         cycle_out=0xFFFF_FFFF)
     assert encode_rec(1, rec)[2:-2] == bytes([30, 0x81, 1, 1, 1, 4, 3, 2, 1, 5, 0, 0, 0, 6, 0, 0, 0,
                                               0xF9, 0xFF, 0xFF, 0xFF, 0xF8, 0xFF, 0xFF, 0xFF, 9, 0, 0, 0,
                                               0xFF, 0xFF, 0xFF, 0xFF])
@@ -75,9 +76,11 @@ def test_lengths_and_payload_codecs():
     assert PAYLOAD_LENGTHS == {0x01: 10, 0x02: 6, 0x03: 1, 0x04: 0, 0x81: 30, 0x82: 5}
     rng = random.Random(1)
     for _ in range(200):
-        rec = RecFrame(rng.randrange(256), rng.randrange(2), rng.randrange(1 << 32), rng.randrange(1 << 32),
-                       rng.randrange(1 << 32), rng.randrange(-(1 << 31), 1 << 31),
-                       rng.randrange(-(1 << 31), 1 << 31), rng.randrange(1 << 32), rng.randrange(1 << 32))
+        rec = Recommendation(leg=rng.randrange(256), side=rng.randrange(2), seq=rng.randrange(1 << 32),
+                             tick=rng.randrange(1 << 32), qty=rng.randrange(1 << 32),
+                             price=rng.randrange(-(1 << 31), 1 << 31),
+                             hedge_position=rng.randrange(-(1 << 31), 1 << 31),
+                             cycle_in=rng.randrange(1 << 32), cycle_out=rng.randrange(1 << 32))
         assert decode_rec(encode_rec(0, rec)[5:-2]) == rec
         tick = TickFrame(rng.randrange(256), rng.randrange(4), rng.randrange(-(1 << 31), 1 << 31),
                          rng.randrange(1 << 32))
@@ -156,7 +159,7 @@ def test_clean_stream_any_chunking():
 
 
 def test_board_to_host_default():
-    rec = RecFrame(0, 1, 2, 3, 4, -5, 6, 7, 8)
+    rec = Recommendation(leg=0, side=1, seq=2, tick=3, qty=4, price=-5, hedge_position=6, cycle_in=7, cycle_out=8)
     decoder = FrameDecoder()
     stream = encode_rec(0, rec) + encode_read_resp(1, 0, MAGIC) + encode_tick(2, 0, 0, 0, 0) + encode_ping(3)
     frames = decoder.feed(stream)
