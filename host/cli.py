@@ -1,6 +1,8 @@
 """The ``hedgegate`` command.
 
     hedgegate replay TICKS --config CONFIG.toml --backend model|sim --out RECS.jsonl [--trace TRACE.jsonl]
+    hedgegate stream TICKS --config CONFIG.toml --port URL [--rate N] [--out RECS.jsonl] [--json]
+    hedgegate status --port URL [--config CONFIG.toml] [--json]
     hedgegate build --board icebreaker|ulx3s-85f|ulx3s-25f [--clock-mhz F] [--seed N] [--build-dir DIR]
                     [--report REPORT.json] [--program]
 
@@ -94,6 +96,62 @@ def _build(args) -> int:
     return 0
 
 
+def _stream(args) -> int:
+    from .board import BoardError, open_board
+    from .config import load_config
+    from .stream import format_summary, lost_anything, print_recs, stream_ticks
+    from .ticks import load_ticks
+
+    config = load_config(args.config)
+    ticks = load_ticks(args.ticks, config.params)
+    if args.rate is not None and args.rate <= 0:
+        return _fail(f"--rate must be > 0 ticks per second, got {args.rate:g}", 2)
+    live = None if args.json else print_recs
+    try:
+        with open_board(args.port, config.params, baudrate=args.baud, timeout=args.timeout) as board:
+            summary = stream_ticks(board, config, ticks, rate=args.rate, on_recs=live)
+    except BoardError as exc:
+        return _fail(str(exc), 1)
+    recs = summary.pop("recs")
+    if args.out is not None:
+        from .replay import write_recs
+        try:
+            write_recs(args.out, recs)
+        except OSError as exc:
+            return _fail(f"cannot write {exc.filename}: {exc.strerror}", 1)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(format_summary(summary), file=sys.stderr)
+    if lost_anything(summary):
+        print(f"hedgegate: error: {summary['ticks_lost']} ticks and {summary['lost_recommendations']} "
+              f"recommendations lost on the link, {summary['rec_overflow']} dropped by the board", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _status(args) -> int:
+    from ..hw.params import CoreParams
+    from .board import BoardError, open_board
+    from .config import load_config
+
+    params = load_config(args.config).params if args.config else CoreParams(legs=0)
+    try:
+        with open_board(args.port, params, baudrate=args.baud, timeout=args.timeout) as board:
+            status = board.status()
+    except BoardError as exc:
+        return _fail(str(exc), 1)
+    if not args.config:
+        del status["hedge_positions"]
+    if args.json:
+        print(json.dumps(status))
+    else:
+        width = max(map(len, status))
+        for name, value in status.items():
+            print(f"{name:<{width}}  {f'{value:#010x}' if name == 'magic' else value}")
+    return 0
+
+
 def _fail(message: str, status: int) -> int:
     print(f"hedgegate: error: {message}", file=sys.stderr)
     return status
@@ -114,6 +172,35 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--out", required=True, metavar="RECS.jsonl", help="recommendations, one JSON object a line")
     replay.add_argument("--trace", metavar="TRACE.jsonl", help="also write the book after every tick")
     replay.set_defaults(run=_replay)
+
+    def port_options(command):
+        command.add_argument("--port", required=True, metavar="URL",
+                             help="model (the bit-exact model in process), a serial device (/dev/ttyUSB1) or a "
+                                  "pyserial URL: socket://HOST:PORT (the virtual board, hedgegate board-sim), loop://")
+        command.add_argument("--baud", type=int, default=3_000_000, help="UART rate of a serial device (default "
+                             "3000000, the boards'); URLs ignore it")
+        command.add_argument("--timeout", type=float, default=2.0, metavar="S",
+                             help="seconds to wait for the board to answer a status read (default 2)")
+
+    stream = commands.add_parser("stream", help="stream a tick file through a board, live",
+                                 description="Load CONFIG into the board's registers, stream TICKS to it, print "
+                                             "recommendations as they arrive and a summary. Exit status 1 if "
+                                             "ticks or recommendations were lost on the link.")
+    stream.add_argument("ticks", metavar="TICKS", help="tick file (CSV)")
+    stream.add_argument("--config", required=True, metavar="CONFIG.toml", help="engine and leg configuration")
+    port_options(stream)
+    stream.add_argument("--rate", type=float, metavar="N", help="ticks per second (default: as fast as the link)")
+    stream.add_argument("--out", metavar="RECS.jsonl", help="also write the recommendations (replay's format)")
+    stream.add_argument("--json", action="store_true", help="no live output; the summary as one JSON object")
+    stream.set_defaults(run=_stream)
+
+    status = commands.add_parser("status", help="read a board's status registers",
+                                 description="Print every status register of the board (docs/protocol.md names) "
+                                             "and, with --config, each leg's hedge position.")
+    port_options(status)
+    status.add_argument("--config", metavar="CONFIG.toml", help="the core's shape (for the legs' hedge positions)")
+    status.add_argument("--json", action="store_true", help="one JSON object")
+    status.set_defaults(run=_status)
 
     build = commands.add_parser("build", help="build a board's bitstream (Yosys + nextpnr from PyPI)",
                                 description="Build the engine for a board with amaranth-boards and the YoWASP "

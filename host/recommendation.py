@@ -7,7 +7,7 @@ do not.
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..hw.layouts import RecSide
 from ..hw.params import COUNTER_WIDTH
@@ -39,7 +39,7 @@ class Recommendation:
         The leg's hedge position H after this order.
     cycle_in, cycle_out : int or None
         The core's cycle counter (modulo 2^32) when the tick was taken and when the recommendation came out: from
-        the gateware only; None from the model.
+        the gateware only; None from the model. Not compared by ``==``: a measurement, not the recommendation.
     """
     seq: int
     tick: int
@@ -48,8 +48,9 @@ class Recommendation:
     qty: int
     price: int
     hedge_position: int
-    cycle_in: int | None = None
-    cycle_out: int | None = None
+    # Measurements, not part of the recommendation: two backends agree when their recommendations are equal.
+    cycle_in: int | None = field(default=None, compare=False)
+    cycle_out: int | None = field(default=None, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "side", RecSide(self.side))

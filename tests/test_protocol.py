@@ -81,7 +81,8 @@ def test_lengths_and_payload_codecs():
                              price=rng.randrange(-(1 << 31), 1 << 31),
                              hedge_position=rng.randrange(-(1 << 31), 1 << 31),
                              cycle_in=rng.randrange(1 << 32), cycle_out=rng.randrange(1 << 32))
-        assert decode_rec(encode_rec(0, rec)[5:-2]) == rec
+        decoded = decode_rec(encode_rec(0, rec)[5:-2])
+        assert decoded == rec and (decoded.cycle_in, decoded.cycle_out) == (rec.cycle_in, rec.cycle_out)
         tick = TickFrame(rng.randrange(256), rng.randrange(4), rng.randrange(-(1 << 31), 1 << 31),
                          rng.randrange(1 << 32))
         assert decode_tick(encode_tick(0, tick.symbol, tick.side, tick.price, tick.qty)[5:-2]) == tick
