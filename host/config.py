@@ -102,6 +102,12 @@ def parse_config(text: str, path="<config>", *, price_width: int = 32, qty_width
         if at:
             message = f"{message[:at.start()]} (column {at[2]})"
         raise InputError(path, int(at[1]) if at else None, None, f"invalid TOML: {message}") from None
+    return config_from_document(doc, path, price_width=price_width, qty_width=qty_width)
+
+
+def config_from_document(doc: dict, path="<config>", *, price_width: int = 32, qty_width: int = 32) -> EngineConfig:
+    """Validate a config given as the dictionary a TOML file parses to (numbers as int or ``Decimal``); ``path``
+    names the source in errors. The Python API (``hedgegate.HedgeConfig``) builds its configs through this."""
     for key in doc:
         if key not in ("engine", "leg"):
             raise InputError(path, None, key, "unknown section or key; expected [engine] and [[leg]] only")

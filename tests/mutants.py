@@ -5,8 +5,8 @@ of the core's cocotb tests catch each (not collected by pytest; run by hand, ~1-
 
 Each mutation replaces one exact piece of text in one gateware file (the replacement must match once, so a
 refactoring that moves the code makes the script fail loudly rather than test nothing). The mutated package is a
-copy of hw/, host/ and sim/ in a temporary folder put first on PYTHONPATH (``hedgegate`` is a namespace package,
-so the copy's ``hedgegate.hw`` shadows the installed one); the model is not mutated. The core is built for the
+copy of the package (api/, with hw/, host/ and sim/ below it) in a temporary folder put first on PYTHONPATH, so
+it shadows the installed one; only the gateware file named is changed. The core is built for the
 mutant (a new Verilog text, so a new Verilator build) and runs every directed scenario and ``--ticks`` random ticks.
 
 For each mutant it prints the scenarios that failed and where the random stream first disagreed: the segment
@@ -87,7 +87,8 @@ print(json.dumps([tests, failed]))
 
 
 def mutate(folder: Path, file: str, text: str, replacement: str):
-    for part in ("hw", "host", "sim"):
+    shutil.copytree(ROOT / "api", folder / "hedgegate")            # the package itself (its __init__.py) ...
+    for part in ("hw", "host", "sim"):                              # ... and its subpackages, as installed
         shutil.copytree(ROOT / part, folder / "hedgegate" / part)
     path = folder / "hedgegate" / file
     source = path.read_text()

@@ -1,7 +1,7 @@
 """The Board interface (hedgegate.host.board): the model backend and the serial backend, against the model and
 against each other, over a TCP socket to a board emulator (tests/board_emulator.py: the model behind the board's
 side of the protocol) and through a proxy that corrupts the byte stream; every error one line and bounded in time.
-The serial backend against the real gateware (the virtual board) is tests/test_virtual_board.py."""
+The serial backend against the real gateware (the virtual board, a C++ harness on TCP) is still to come (issue 18)."""
 
 import json
 import random
