@@ -3,6 +3,7 @@
     hedgegate replay TICKS --config CONFIG.toml --backend model|sim --out RECS.jsonl [--trace TRACE.jsonl]
     hedgegate stream TICKS --config CONFIG.toml --port URL [--rate N] [--out RECS.jsonl] [--json]
     hedgegate status --port URL [--config CONFIG.toml] [--json]
+    hedgegate board-sim [--listen 127.0.0.1:PORT] [--config CONFIG.toml | --symbols S --levels N --legs L]
     hedgegate build --board icebreaker|ulx3s-85f|ulx3s-25f [--clock-mhz F] [--seed N] [--build-dir DIR]
                     [--report REPORT.json] [--program]
 
@@ -152,6 +153,38 @@ def _status(args) -> int:
     return 0
 
 
+def _board_sim(args) -> int:
+    from ..hw.params import CoreParams
+    from ..sim.runner import SimError
+    from ..sim.vboard import start_vboard
+    from .config import load_config
+
+    host, _, port = args.listen.rpartition(":")
+    if host not in ("127.0.0.1", "localhost") or not port.isdigit() or int(port) > 65535:
+        return _fail(f"--listen: expected 127.0.0.1:PORT (the virtual board listens on the loopback only), "
+                     f"got {args.listen!r}", 2)
+    if args.config:
+        params = load_config(args.config).params
+    else:
+        try:
+            params = CoreParams(symbols=args.symbols, levels=args.levels, legs=args.legs)
+        except ValueError as exc:
+            return _fail(f"core parameters: {exc}", 2)
+    print(f"hedgegate board-sim: building the virtual board (S={params.symbols}, N={params.levels}, "
+          f"L={params.legs}; cached after the first time) ...", file=sys.stderr, flush=True)
+    try:
+        process, bound = start_vboard(params, int(port), reset_on_connect=args.reset_on_connect)
+    except SimError as exc:
+        return _fail(f"virtual board: {exc}", 1)
+    print(f"hedgegate board-sim: listening on socket://127.0.0.1:{bound}", flush=True)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        process.wait()
+        return 0
+
+
 def _fail(message: str, status: int) -> int:
     print(f"hedgegate: error: {message}", file=sys.stderr)
     return status
@@ -175,8 +208,9 @@ def _parser() -> argparse.ArgumentParser:
 
     def port_options(command):
         command.add_argument("--port", required=True, metavar="URL",
-                             help="model (the bit-exact model in process), a serial device (/dev/ttyUSB1) or a "
-                                  "pyserial URL: socket://HOST:PORT (the virtual board, hedgegate board-sim), loop://")
+                             help="model (the bit-exact model in process), sim (a virtual board of its own), a "
+                                  "serial device (/dev/ttyUSB1) or a pyserial URL: socket://HOST:PORT (the virtual "
+                                  "board of hedgegate board-sim), loop://")
         command.add_argument("--baud", type=int, default=3_000_000, help="UART rate of a serial device (default "
                              "3000000, the boards'); URLs ignore it")
         command.add_argument("--timeout", type=float, default=2.0, metavar="S",
@@ -201,6 +235,21 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--config", metavar="CONFIG.toml", help="the core's shape (for the legs' hedge positions)")
     status.add_argument("--json", action="store_true", help="one JSON object")
     status.set_defaults(run=_status)
+
+    board_sim = commands.add_parser("board-sim", help="run a virtual board (the gateware in Verilator) on TCP",
+                                    description="Build (once; cached) and run the board's gateware in Verilator "
+                                                "behind a TCP socket on the loopback: stream, status and the "
+                                                "Python API reach it with --port socket://127.0.0.1:PORT. It "
+                                                "serves one client at a time and keeps its state between them.")
+    board_sim.add_argument("--listen", default="127.0.0.1:0", metavar="127.0.0.1:PORT",
+                           help="where to listen (port 0: a free one, printed; default)")
+    board_sim.add_argument("--config", metavar="CONFIG.toml", help="take the core's shape from a config")
+    board_sim.add_argument("--symbols", type=int, default=4, help="S (default 4)")
+    board_sim.add_argument("--levels", type=int, default=10, help="N (default 10)")
+    board_sim.add_argument("--legs", type=int, default=2, help="L (default 2)")
+    board_sim.add_argument("--reset-on-connect", action="store_true",
+                           help="reset the board when a client connects (default: keep its state, as a board)")
+    board_sim.set_defaults(run=_board_sim)
 
     build = commands.add_parser("build", help="build a board's bitstream (Yosys + nextpnr from PyPI)",
                                 description="Build the engine for a board with amaranth-boards and the YoWASP "

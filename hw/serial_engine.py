@@ -49,24 +49,56 @@ __all__ = ["SerialEngine"]
 
 
 class SerialEngine(wiring.Component):
-    rx: In(1, init=1)
-    tx: Out(1, init=1)
-    heartbeat: Out(1)
+    """The engine a board runs, or the virtual board's (``uart=False``).
 
-    def __init__(self, params: CoreParams = CoreParams(), *, divisor: int, heartbeat_cycles: int = 1 << 24,
-                 rec_queue_depth: int = 16, core_domain: str = "core"):
+    Parameters
+    ----------
+    params : CoreParams
+        The core.
+    divisor : int
+        ``sync`` cycles per UART bit (with ``uart``).
+    heartbeat_cycles : int
+        ``sync`` cycles between toggles of ``heartbeat``.
+    rec_queue_depth : int
+        Recommendation vectors the transmit queue holds.
+    core_domain : str
+        The core's clock domain; ``"sync"`` for one clock (no crossings).
+    uart : bool
+        With the UART (the boards). Without it (the virtual board, ``hedgegate board-sim``) the bytes go in and out
+        at the frame decoder and encoder, a byte per cycle: ``rx_byte`` is taken only while the decoder holds no
+        command or read it has not handed on (``rx_byte.ready``), which keeps its 32-byte replay buffer, sized for
+        the UART's rate, from overflowing; everything above the UART is the board's gateware.
+
+    Attributes
+    ----------
+    rx, tx : Signal
+        The UART's pins (with ``uart``).
+    rx_byte, tx_byte : stream of 8 bits
+        Host-to-board and board-to-host bytes (without ``uart``).
+    heartbeat : Signal
+        Toggles every ``heartbeat_cycles``, for an LED.
+    """
+
+    def __init__(self, params: CoreParams = CoreParams(), *, divisor: int = 16, heartbeat_cycles: int = 1 << 24,
+                 rec_queue_depth: int = 16, core_domain: str = "core", uart: bool = True):
         self.params = params
         self._core_domain = core_domain
         self._divisor = divisor
         self._heartbeat_cycles = heartbeat_cycles
         self._rec_queue_depth = rec_queue_depth
-        super().__init__()
+        self._uart = uart
+        if uart:
+            ports = {"rx": In(1, init=1), "tx": Out(1, init=1)}
+        else:
+            ports = {"rx_byte": In(stream.Signature(8)), "tx_byte": Out(stream.Signature(8))}
+        super().__init__({**ports, "heartbeat": Out(1)})
 
     def elaborate(self, platform):
         m = Module()
         p = self.params
-        m.submodules.uart_rx = uart_rx = UARTRx(self._divisor)
-        m.submodules.uart_tx = uart_tx = UARTTx(self._divisor)
+        if self._uart:
+            m.submodules.uart_rx = uart_rx = UARTRx(self._divisor)
+            m.submodules.uart_tx = uart_tx = UARTTx(self._divisor)
         m.submodules.decoder = decoder = FrameDecoder(p)
         domain = self._core_domain
         separate = domain != "sync"
@@ -76,13 +108,25 @@ class SerialEngine(wiring.Component):
         m.submodules.status = status = StatusRegisters()
         m.submodules.core_status = core_status = CoreStatus(p, core_domain=domain, read_domain="sync")
 
-        m.d.comb += [uart_rx.rx.eq(self.rx), self.tx.eq(uart_tx.tx)]
-        wiring.connect(m, uart_rx.stream, decoder.bytes)
+        if self._uart:
+            m.d.comb += [uart_rx.rx.eq(self.rx), self.tx.eq(uart_tx.tx)]
+            wiring.connect(m, uart_rx.stream, decoder.bytes)
+            uart_error = uart_rx.error
+        else:
+            m.d.comb += [
+                decoder.bytes.payload.eq(self.rx_byte.payload),
+                decoder.bytes.valid.eq(self.rx_byte.valid & self.rx_byte.ready),
+                self.rx_byte.ready.eq(~decoder.cmd.valid & ~decoder.read.valid),
+            ]
+            uart_error = 0
         wiring.connect(m, decoder.read, status.read)
         wiring.connect(m, core.recs, rec_queue.recs)
         wiring.connect(m, rec_queue.rec, encoder.rec)
         wiring.connect(m, status.read_resp, encoder.read_resp)
-        wiring.connect(m, encoder.bytes, uart_tx.stream)
+        if self._uart:
+            wiring.connect(m, encoder.bytes, uart_tx.stream)
+        else:
+            wiring.connect(m, encoder.bytes, wiring.flipped(self.tx_byte))
 
         # Watchdog, and the command stream into the core (through the crossing into its domain).
         commands = stream.Signature(command_layout(p)).create()
@@ -145,7 +189,7 @@ class SerialEngine(wiring.Component):
         m.d.sync += [
             status.frame_error.eq(decoder.frame_error),
             status.crc_error.eq(decoder.crc_error),
-            status.uart_error.eq(uart_rx.error),
+            status.uart_error.eq(uart_error),
             status.seq_gap.eq(decoder.seq_gap),
             status.watchdog_trip.eq(trip),
         ]

@@ -7,13 +7,13 @@ core's ``recs`` and ``trace`` are re-exported here as plain valid/payload ports.
 
 from amaranth.back import verilog
 from amaranth.lib import wiring
-from amaranth.lib.wiring import Out
+from amaranth.lib.wiring import In, Out
 from amaranth.hdl import Module, Shape
 
 from ..hw.core import HedgeCore
 from ..hw.params import CoreParams
 
-__all__ = ["CoreSimTop", "TOPLEVEL", "emit_verilog"]
+__all__ = ["CoreSimTop", "VirtualBoardTop", "TOPLEVEL", "emit_verilog"]
 
 TOPLEVEL = "hedgegate_core"
 
@@ -48,15 +48,50 @@ class CoreSimTop(wiring.Component):
         return m
 
 
-def emit_verilog(params: CoreParams, top: str = "core", **options) -> str:
-    """Verilog of a simulation top level named ``TOPLEVEL``: ``core`` (:class:`CoreSimTop`) or ``serial``
+class VirtualBoardTop(wiring.Component):
+    """The virtual board's top level (sim/vboard/main.cpp drives it): the board's engine without its UART
+    (:class:`~hedgegate.hw.serial_engine.SerialEngine` with ``uart=False``), its byte streams as plain ports whose
+    names are valid C++ members (Verilator escapes the double underscores of Amaranth's flattened streams)."""
+
+    rx_data: In(8)
+    rx_valid: In(1)
+    rx_ready: Out(1)
+    tx_data: Out(8)
+    tx_valid: Out(1)
+    tx_ready: In(1)
+    heartbeat: Out(1)
+
+    def __init__(self, params: CoreParams, **options):
+        from ..hw.serial_engine import SerialEngine
+        self._engine = SerialEngine(params, uart=False, **options)
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.engine = engine = self._engine
+        m.d.comb += [
+            engine.rx_byte.payload.eq(self.rx_data),
+            engine.rx_byte.valid.eq(self.rx_valid),
+            self.rx_ready.eq(engine.rx_byte.ready),
+            self.tx_data.eq(engine.tx_byte.payload),
+            self.tx_valid.eq(engine.tx_byte.valid),
+            engine.tx_byte.ready.eq(self.tx_ready),
+            self.heartbeat.eq(engine.heartbeat),
+        ]
+        return m
+
+
+def emit_verilog(params: CoreParams, top: str = "core", *, name: str = TOPLEVEL, **options) -> str:
+    """Verilog of a simulation top level named ``name``: ``core`` (:class:`CoreSimTop`), ``serial``
     (:class:`~hedgegate.hw.serial_engine.SerialEngine`, the core behind its UART link; options: ``divisor``,
-    ``heartbeat_cycles``, ``rec_queue_depth``)."""
+    ``heartbeat_cycles``, ``rec_queue_depth``, ``core_domain``) or ``vboard`` (:class:`VirtualBoardTop`)."""
     if top == "core":
         design = CoreSimTop(params, **options)
     elif top == "serial":
         from ..hw.serial_engine import SerialEngine
         design = SerialEngine(params, **options)
+    elif top == "vboard":
+        design = VirtualBoardTop(params, **options)
     else:
         raise ValueError(f"unknown simulation top {top!r}")
-    return verilog.convert(design, name=TOPLEVEL, emit_src=False)
+    return verilog.convert(design, name=name, emit_src=False)

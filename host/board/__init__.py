@@ -3,22 +3,26 @@
 Backends (a registry, :data:`BACKENDS`, which the CLI's ``--port`` reads):
 
 * ``model`` -- the bit-exact model in process (:class:`ModelBoard`);
+* ``sim`` -- a virtual board of its own: the board's gateware in Verilator behind a TCP socket, started for the
+  host and stopped when it closes (:class:`VirtualBoard`, reached through the serial backend);
 * any other port is a pyserial URL or device path (:class:`SerialBoard`): ``/dev/ttyUSB1`` (a real board),
   ``socket://HOST:PORT`` (the virtual board of ``hedgegate board-sim``, reached exactly as a real board on a
   network serial server would be), ``loop://`` (a loopback, for tests).
 """
 
-from .base import STATUS_NAMES, Board, BoardError, SyncResult
+from .base import STATUS_NAMES, Board, BoardError, NoAnswer, SyncResult
 from .model import ModelBoard
 from .serial import DEFAULT_BAUD, SerialBoard
+from .virtual import VirtualBoard
 
-__all__ = ["Board", "BoardError", "SyncResult", "ModelBoard", "SerialBoard", "BACKENDS", "STATUS_NAMES",
-           "DEFAULT_BAUD", "open_board"]
+__all__ = ["Board", "BoardError", "NoAnswer", "SyncResult", "ModelBoard", "SerialBoard", "VirtualBoard", "BACKENDS",
+           "STATUS_NAMES", "DEFAULT_BAUD", "open_board"]
 
 
 # backend name -> factory(params, **options) -> Board. A port that names no backend is a serial port.
 BACKENDS = {
     "model": lambda params, **options: ModelBoard(params),
+    "sim": lambda params, **options: VirtualBoard(params, **options),
 }
 
 

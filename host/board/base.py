@@ -17,7 +17,7 @@ from ...hw.params import COUNTER_WIDTH, CoreParams
 from ...hw.regmap import HEDGE_POSITION_BASE, MAGIC, StatusReg
 from ..recommendation import Recommendation
 
-__all__ = ["Board", "BoardError", "STATUS_NAMES", "SyncResult"]
+__all__ = ["Board", "BoardError", "NoAnswer", "STATUS_NAMES", "SyncResult"]
 
 _MASK = (1 << COUNTER_WIDTH) - 1
 
@@ -28,6 +28,11 @@ STATUS_NAMES = {reg: reg.name.lower() for reg in StatusReg}
 class BoardError(Exception):
     """A board that cannot be used as asked: nothing answering, a wrong identity, a link that went away. Its text is
     one line naming the board (the CLI prints it as is and exits non-zero)."""
+
+
+class NoAnswer(BoardError):
+    """A status read that got no answer in time (the board busy behind a backlog, or the READ or its answer lost
+    on a corrupted link); the link itself is still up."""
 
 
 class SyncResult:
@@ -94,8 +99,9 @@ class Board(ABC):
         the tick before it and the tick after it. Returns once they are sent (not once they are processed)."""
 
     @abstractmethod
-    def read_status(self, addr: int) -> int:
-        """The status register at ``addr`` (docs/protocol.md) as the board answers it: a u32."""
+    def read_status(self, addr: int, timeout: float | None = None) -> int:
+        """The status register at ``addr`` (docs/protocol.md) as the board answers it: a u32. ``timeout``: seconds
+        to wait for the answer (default: the board's); the answer comes after every byte sent before the READ."""
 
     @abstractmethod
     def _receive(self, timeout: float) -> list[Recommendation]:
@@ -140,10 +146,20 @@ class Board(ABC):
                                      for leg in range(self.params.legs)]
         return values
 
-    def counters(self) -> tuple[int, int, int]:
-        """(ticks_in, recs_out, rec_overflow) as the board counts them (u32)."""
-        return (self.read_status(StatusReg.TICKS_IN), self.read_status(StatusReg.RECS_OUT),
-                self.read_status(StatusReg.REC_OVERFLOW))
+    def counters(self, deadline: float | None = None) -> tuple[int, int, int]:
+        """(ticks_in, recs_out, rec_overflow) as the board counts them (u32). With a ``deadline`` (a
+        ``time.monotonic()`` value), a read that gets no answer within the board's timeout is sent again until then:
+        behind a backlog of ticks the answer is late, on a corrupted link it may never come."""
+        values = []
+        for reg in (StatusReg.TICKS_IN, StatusReg.RECS_OUT, StatusReg.REC_OVERFLOW):
+            while True:
+                try:
+                    values.append(self.read_status(reg))
+                    break
+                except NoAnswer:
+                    if deadline is None or time.monotonic() > deadline:
+                        raise
+        return tuple(values)
 
     def mark(self) -> None:
         """Starts counting afresh: for :meth:`sync`, the board's counters now and no tick sent or recommendation
@@ -163,8 +179,8 @@ class Board(ABC):
         deadline = time.monotonic() + timeout
         last, quiet_until = None, None
         while True:
-            ticks_in, recs_out, overflow = ((value - base) & _MASK
-                                            for value, base in zip(self.counters(), self._baseline))
+            counters = self.counters(deadline)
+            ticks_in, recs_out, overflow = ((value - base) & _MASK for value, base in zip(counters, self._baseline))
             now = time.monotonic()
             if ticks_in != last:
                 last, quiet_until = ticks_in, now + settle

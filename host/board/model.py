@@ -48,7 +48,7 @@ class ModelBoard(Board):
                 self._pending += self.model.tick(command.symbol, command.side, command.price, command.qty)
                 self.ticks_sent += 1
 
-    def read_status(self, addr: int) -> int:
+    def read_status(self, addr: int, timeout: float | None = None) -> int:
         if addr == StatusReg.MAGIC:
             return MAGIC
         if addr in _MODEL_COUNTERS:

@@ -22,7 +22,7 @@ from ...hw.frame_format import FrameType
 from ...hw.params import COUNTER_WIDTH
 from .. import protocol
 from ..commands import Write
-from .base import Board, BoardError
+from .base import Board, BoardError, NoAnswer
 
 __all__ = ["SerialBoard", "DEFAULT_BAUD"]
 
@@ -104,19 +104,20 @@ class SerialBoard(Board):
         if frames:
             self._write(b"".join(frames))
 
-    def read_status(self, addr: int) -> int:
+    def read_status(self, addr: int, timeout: float | None = None) -> int:
+        timeout = self.timeout if timeout is None else timeout
         with self._answered:
             self._responses.pop(addr, None)                    # a late answer to an earlier read
         self._write(protocol.encode_read(self._next_seq(), addr))
-        deadline = time.monotonic() + self.timeout
+        deadline = time.monotonic() + timeout
         with self._answered:
             while not self._responses.get(addr):
                 left = deadline - time.monotonic()
                 if self._link_error is not None:
                     raise BoardError(f"{self.name}: {self._link_error}")
                 if left <= 0:
-                    raise BoardError(f"{self.name}: no answer to a status read (address {addr}) within "
-                                     f"{self.timeout:g} s")
+                    raise NoAnswer(f"{self.name}: no answer to a status read (address {addr}) within "
+                                   f"{timeout:g} s")
                 self._answered.wait(left)
             return self._responses[addr].pop(0)
 
