@@ -24,9 +24,11 @@ class FrameDecoder(wiring.Component):
     """Host-to-board frame decoder.
 
     :param params: the core's :class:`~.params.CoreParams` (the command layout, and the field checks).
+    :param paced: ``bytes.ready`` follows the parser (the virtual board, whose bytes come one per cycle) instead of
+        being held high (a UART, which cannot wait); see the replay buffer below.
 
-    :attr bytes: received bytes (from :class:`~.uart.UARTRx`). ``ready`` is held high: every byte is taken in the
-        cycle it is offered.
+    :attr bytes: received bytes (from :class:`~.uart.UARTRx`). ``ready`` is held high (unless ``paced``): every byte
+        is taken in the cycle it is offered.
     :attr cmd: TICK and WRITE frames as core commands, packed exactly as :func:`~.layouts.command_layout` with
         kind TICK or WRITE (bits of the union not used by the kind are 0); in the order the frames were received.
     :attr read: READ frames: the status address; a PING gives address 0.
@@ -65,8 +67,9 @@ class FrameDecoder(wiring.Component):
 
     REPLAY_DEPTH = 32
 
-    def __init__(self, params: CoreParams = CoreParams()):
+    def __init__(self, params: CoreParams = CoreParams(), *, paced: bool = False):
         self._params = params
+        self._paced = paced
         super().__init__({
             "bytes":       In(stream.Signature(8)),
             "cmd":         Out(stream.Signature(command_layout(params))),
@@ -113,12 +116,20 @@ class FrameDecoder(wiring.Component):
             full.eq(level == depth),
         ]
 
+        # A UART cannot wait, so the board's decoder takes every byte (ready high); `paced` (the virtual board, fed
+        # a byte per cycle) takes one only while the parser has caught up with what it was given, so the replay
+        # buffer holds at most the current candidate and a byte or two, and never overflows, however the bytes
+        # come (rescans after errors included).
+        if self._paced:
+            backlog = Signal(ptr_width)
+            m.d.comb += [backlog.eq(wr - Mux(fetched, byte_at, rd)), self.bytes.ready.eq((backlog < 2) & ~full)]
+        else:
+            m.d.comb += self.bytes.ready.eq(1)
         m.d.comb += [
-            self.bytes.ready.eq(1),
             wr_port.addr.eq(wr[:ptr_width - 1]),
             wr_port.data.eq(self.bytes.payload),
         ]
-        with m.If(self.bytes.valid):
+        with m.If(self.bytes.valid & self.bytes.ready if self._paced else self.bytes.valid):
             with m.If(full):
                 m.d.comb += self.overflow.eq(1)
             with m.Else():

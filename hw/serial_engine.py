@@ -65,9 +65,9 @@ class SerialEngine(wiring.Component):
         The core's clock domain; ``"sync"`` for one clock (no crossings).
     uart : bool
         With the UART (the boards). Without it (the virtual board, ``hedgegate board-sim``) the bytes go in and out
-        at the frame decoder and encoder, a byte per cycle: ``rx_byte`` is taken only while the decoder holds no
-        command or read it has not handed on (``rx_byte.ready``), which keeps its 32-byte replay buffer, sized for
-        the UART's rate, from overflowing; everything above the UART is the board's gateware.
+        at the frame decoder and encoder, a byte per cycle: ``rx_byte.ready`` is the decoder's, paced to its parser
+        (its 32-byte replay buffer is sized for a UART's rate, not a byte per cycle); everything above the UART is
+        the board's gateware.
 
     Attributes
     ----------
@@ -99,7 +99,7 @@ class SerialEngine(wiring.Component):
         if self._uart:
             m.submodules.uart_rx = uart_rx = UARTRx(self._divisor)
             m.submodules.uart_tx = uart_tx = UARTTx(self._divisor)
-        m.submodules.decoder = decoder = FrameDecoder(p)
+        m.submodules.decoder = decoder = FrameDecoder(p, paced=not self._uart)
         domain = self._core_domain
         separate = domain != "sync"
         m.submodules.core = core = DomainRenamer({"sync": domain})(HedgeCore(p)) if separate else HedgeCore(p)
@@ -113,11 +113,7 @@ class SerialEngine(wiring.Component):
             wiring.connect(m, uart_rx.stream, decoder.bytes)
             uart_error = uart_rx.error
         else:
-            m.d.comb += [
-                decoder.bytes.payload.eq(self.rx_byte.payload),
-                decoder.bytes.valid.eq(self.rx_byte.valid & self.rx_byte.ready),
-                self.rx_byte.ready.eq(~decoder.cmd.valid & ~decoder.read.valid),
-            ]
+            wiring.connect(m, wiring.flipped(self.rx_byte), decoder.bytes)
             uart_error = 0
         wiring.connect(m, decoder.read, status.read)
         wiring.connect(m, core.recs, rec_queue.recs)

@@ -6,13 +6,12 @@ The serial backend against the real gateware (the virtual board, a C++ harness o
 import json
 import random
 import socket
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from board_emulator import BoardEmulator
+from board_emulator import BoardEmulator, check_corrupted_run, corrupted_run
 from hedgegate.host.board import BoardError, ModelBoard, SerialBoard, open_board
 from hedgegate.host.commands import Write
 from hedgegate.host.model import HedgeModel
@@ -70,87 +69,14 @@ def test_serial_link_counters_stay_zero_on_a_clean_link(emulator):
         assert (status["crc_errors"], status["frame_errors"], status["seq_gaps"]) == (0, 0, 0)
 
 
-class CorruptingProxy:
-    """Forwards bytes between a host and a board on 127.0.0.1, flipping bits, dropping and inserting bytes in both
-    directions with probability ``rate`` per byte each."""
-
-    def __init__(self, target_url, rate, seed):
-        host, port = target_url.removeprefix("socket://").split(":")
-        self.target = (host, int(port))
-        self.rate = rate
-        self.rng = random.Random(seed)
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"socket://127.0.0.1:{self.listener.getsockname()[1]}"
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _mangle(self, data):
-        out = bytearray()
-        for byte in data:
-            roll = self.rng.random()
-            if roll < self.rate:
-                out.append(byte ^ (1 << self.rng.randrange(8)))
-            elif roll < 2 * self.rate:
-                continue
-            elif roll < 3 * self.rate:
-                out += bytes([byte, self.rng.randrange(256)])
-            else:
-                out.append(byte)
-        return bytes(out)
-
-    def _pump(self, source, sink):
-        try:
-            while data := source.recv(4096):
-                sink.sendall(self._mangle(data))
-        except OSError:
-            pass
-        for end in (source, sink):
-            try:
-                end.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def _serve(self):
-        host, _ = self.listener.accept()
-        board = socket.create_connection(self.target)
-        threading.Thread(target=self._pump, args=(host, board), daemon=True).start()
-        threading.Thread(target=self._pump, args=(board, host), daemon=True).start()
-
-
 def test_corrupted_link_is_counted_not_hung(emulator):
     """Bit flips, dropped and inserted bytes both ways (0.1 % each per byte): nothing hangs, every error is counted
-    on both sides, and every recommendation is accounted for: received (and then equal to the model's for the
-    same tick), or reported lost."""
-    proxy = CorruptingProxy(emulator.url, 0.001, seed=3)
+    on both sides, and every tick and recommendation is accounted for (see check_corrupted_run)."""
     commands = list(random_commands(random.Random(1), PARAMS, 6000, write_every=50))
-    started = time.monotonic()
-    board = None
-    while board is None:                  # the opening magic read may itself be corrupted: retry, bounded
-        try:
-            board = SerialBoard(proxy.url, PARAMS, timeout=0.5)
-        except BoardError:
-            assert time.monotonic() - started < 10
-            proxy = CorruptingProxy(emulator.url, 0.001, seed=proxy.rng.random())
-    with board:
-        sent = [c for c in commands if not isinstance(c, Write)]
-        board.send(commands)
-        result = None
-        while result is None:
-            try:
-                result = board.sync(timeout=20)
-            except BoardError:            # a status read corrupted on the way: ask again
-                assert time.monotonic() - started < 60
-        host_side = board.link_counters
-    board_side = {"crc": emulator.decoder.crc_errors, "frame": emulator.decoder.frame_errors}
-    assert host_side["crc_errors"] + host_side["frame_errors"] > 0
-    assert board_side["crc"] + board_side["frame"] > 0
-    # Ticks lost on the way in never reached the core; the host knows how many from ticks_in.
-    assert result.ticks_in + result.ticks_lost == len(sent)
-    # Every recommendation the core made arrived or is counted lost; gaps in the REC seq are part of the lost.
-    assert len(result.recommendations) + result.lost + result.rec_overflow == result.recs_out
-    assert host_side["lost_recommendations"] <= result.lost
-    # What arrived is the gateware's (here the model's) own recommendations: each one the board made.
-    assert result.recs_out > 100 and len(result.recommendations) > 0.5 * result.recs_out
-    assert time.monotonic() - started < 60
+    result, host_side, seconds = corrupted_run(emulator.url, PARAMS, commands, rate=0.001, seed=3)
+    assert emulator.decoder.crc_errors + emulator.decoder.frame_errors > 0          # the board side counted
+    check_corrupted_run(commands, result, host_side)
+    assert seconds < 60
 
 
 def test_errors_are_one_line_and_bounded(tmp_path):

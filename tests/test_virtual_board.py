@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from board_emulator import check_corrupted_run, corrupted_run
 from hedgegate import HedgeConfig, HedgeEngine, MarketTick
 from hedgegate.host.board import SerialBoard
 from hedgegate.host.commands import Write
@@ -107,3 +108,16 @@ def test_engine_api_on_a_virtual_board_of_its_own():
         rec = engine.get_hedge_recommendation(timeout=5)
         assert (rec.side, rec.quantity, rec.price, rec.leg) == (RecSide.BUY, 11_250, 45.6, 0)
         assert rec.latency_cycles == PARAMS.latency
+
+
+@pytest.mark.slow
+def test_corrupted_link_to_the_gateware(board_sim):
+    """The corrupting proxy between the host and the real gateware (0.1 % flips, drops and inserts per byte each
+    way): no hang, CRC and frame errors counted by the board's decoder and the host's, every tick and
+    recommendation accounted for, and the link resynchronises (a clean connection afterwards reads the board)."""
+    commands = list(random_commands(random.Random(4), PARAMS, 6000, write_every=50))
+    result, host_side, seconds = corrupted_run(board_sim, PARAMS, commands, rate=0.001, seed=5)
+    check_corrupted_run(commands, result, host_side)
+    with SerialBoard(board_sim, PARAMS, timeout=5) as board:
+        status = board.status()
+    assert status["crc_errors"] + status["frame_errors"] > 0 and seconds < 60
