@@ -1,6 +1,7 @@
 """Full board builds (synthesis, place and route, bitstream) through `hedgegate build`, checked against the issue's
 targets. Marked ``pnr``, part of the slow tier: skipped unless ``--slow`` or HEDGEGATE_SLOW=1, which `.ci/run` sets
-(an iCEBreaker build takes about 2-4 minutes, the ULX3S-85F default core about 10-13 minutes with the static placer on a 2-core machine).
+(an iCEBreaker build takes about 2-4 minutes, the ULX3S-85F default core about 8-13 minutes with the static placer
+on a 2-core machine).
 
 nextpnr's seed is pinned (1), so a rerun on the same tools gives the same placement and the same figures.
 
