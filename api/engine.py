@@ -17,14 +17,15 @@ so ``45.6`` is 45,600 milli-units exactly. Recommendations come back with prices
 exact decimals as floats) and in milli-units (``price_milli``).
 """
 
+import collections
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .host.board import open_board
-from .host.commands import Write
+from .host.commands import Write, config_writes
 from .host.config import config_from_document
-from .host.numbers import milli_to_json
+from .host.numbers import milli_to_json, to_milli
 from .host.ticks import Tick
 from .hw.layouts import RecSide, TickSide
 from .hw.regmap import LegReg
@@ -152,15 +153,13 @@ class HedgeEngine:
         self._engine_config = self.config.engine_config()
         self.params = self._engine_config.params
         self.board = open_board(backend, self.params, **options)
-        from .host.commands import config_writes
         self.board.send(config_writes(self._engine_config))
         self.board.mark()
-        self._pending = []
+        self._pending = collections.deque()
 
     def on_tick(self, tick: MarketTick) -> None:
         """Sends one tick (its price converted exactly; a value outside the core's ranges is a ValueError naming
         it)."""
-        from .host.numbers import to_milli
         price = to_milli(_decimal(tick.price))
         if not 0 <= tick.symbol < self.params.symbols:
             raise ValueError(f"tick symbol {tick.symbol} is not below {self.params.symbols}")
@@ -176,7 +175,7 @@ class HedgeEngine:
             self._pending += self.board.poll(timeout)
         if not self._pending:
             return None
-        rec = self._pending.pop(0)
+        rec = self._pending.popleft()
         return HedgeRecommendation(rec.side, rec.qty, milli_to_json(rec.price), rec.leg, rec.hedge_position,
                                    rec.price, rec.seq, rec.tick, rec.latency_cycles)
 
@@ -200,6 +199,3 @@ class HedgeEngine:
 
     def __exit__(self, *exc):
         self.close()
-
-
-

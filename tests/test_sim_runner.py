@@ -63,7 +63,7 @@ def test_executable_loads_the_running_environments_cocotb(tmp_path):
     line = next(line for line in resolved.splitlines() if "libcocotbvpi_verilator" in line)
     assert str(other) in line, resolved
 
-    runner._prepare_path()
+    runner.prepare_path()
     assert os.environ["LD_LIBRARY_PATH"].split(os.pathsep)[0] == str(cocotb_tools.config.libs_dir)
 
 

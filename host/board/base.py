@@ -128,6 +128,12 @@ class Board(ABC):
         self._held += recs
         return bool(recs)
 
+    @property
+    def link_counters(self) -> dict:
+        """What the host counted of the link: ``crc_errors``, ``frame_errors``, ``seq_gaps`` of the frames it
+        received and ``lost_recommendations`` (REC seq gaps). All 0 without a link (the model)."""
+        return {"crc_errors": 0, "frame_errors": 0, "seq_gaps": 0, "lost_recommendations": 0}
+
     def write(self, *writes) -> None:
         """Register writes, in order with the ticks sent before and after them."""
         self.send(writes)

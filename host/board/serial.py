@@ -123,7 +123,6 @@ class SerialBoard(Board):
 
     def mark(self) -> None:
         super().mark()
-        self._ticks_at_mark = self._baseline[0]
         self._last_rec_seq = None
 
     def _receive(self, timeout: float):
@@ -211,8 +210,8 @@ class SerialBoard(Board):
         """The REC's seq and tick (u32 on the wire) as running counts from :meth:`mark`; a seq that is not one more
         than the previous one counts the recommendations missing in between as lost."""
         if self._last_rec_seq is None:                           # the first since mark(): count from there
-            _, recs_out, _ = self._baseline
-            self._unwrapped = [(rec.seq - recs_out) & _MASK, (rec.tick - self._ticks_at_mark) & _MASK]
+            ticks_in, recs_out, _ = self._baseline
+            self._unwrapped = [(rec.seq - recs_out) & _MASK, (rec.tick - ticks_in) & _MASK]
         else:
             step = (rec.seq - self._last_rec_seq) & _MASK
             self.lost_recommendations += step - 1 if step else 0
