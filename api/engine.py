@@ -142,7 +142,8 @@ class HedgeRecommendation:
 class HedgeEngine:
     """The engine on a backend: ``"model"`` (the bit-exact model in process, the default) or a board's port (a
     serial device or pyserial URL, e.g. ``socket://127.0.0.1:4000`` for the virtual board). The config is loaded
-    into the board's registers when the engine is made.
+    into the board's registers when the engine is made, after checking that the board's core has the config's
+    shape (symbols, levels, legs, widths; BoardError otherwise).
 
     Ticks and register writes (``set_position``, ``report_fill``) reach the core in the order they are made, so a
     fill reported after a tick applies after that tick and before the next: no race with recommendations in
@@ -153,6 +154,11 @@ class HedgeEngine:
         self._engine_config = self.config.engine_config()
         self.params = self._engine_config.params
         self.board = open_board(backend, self.params, **options)
+        try:
+            self.board.check_shape(self.params, "the HedgeConfig")
+        except BaseException:
+            self.board.close()
+            raise
         self.board.send(config_writes(self._engine_config))
         self.board.mark()
         self._pending = collections.deque()

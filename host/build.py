@@ -44,6 +44,7 @@ from pathlib import Path
 
 from amaranth._toolchain import tool_env_var
 
+from ..hw.identity import design_hash
 from ..hw.duplicate import YOSYS_KEEP_DUPLICATES
 from ..hw.rec_queue import YOSYS_REC_QUEUE_BLOCK_RAM
 
@@ -270,6 +271,7 @@ def build(board_name, *, clock_mhz=None, seed: int = 1, build_dir=None, params=N
         "steps_seconds": steps,
         "seed": seed,
         "core": dataclasses.asdict(p),
+        "design_hash": f"{design_hash(p):#010x}",       # what the board's status answers (hw/identity.py)
         "pll": {k: (float(v) if not isinstance(v, int) else v)
                 for k, v in dataclasses.asdict(top.pll_settings).items()},
         # The serial side's clock (UART, frames, status): the core's on a one-output PLL (iCE40), else its own.
@@ -309,7 +311,8 @@ def format_table(report: dict) -> str:
     """A short human summary of a build report."""
     core = report["core"]
     lines = [
-        ("board", f"{report['board']} ({report['device']})"),
+        ("board", f"{report['board']} ({report['device']})"
+                  + (f", design hash {report['design_hash']}" if "design_hash" in report else "")),
         ("core", f"S={core['symbols']} N={core['levels']} L={core['legs']}, price {core['price_width']} bits, "
                  f"qty {core['qty_width']} bits, mul_latency {core['mul_latency']}"),
     ]

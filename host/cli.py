@@ -110,6 +110,11 @@ def _stream(args) -> int:
     live = None if args.json else print_recs
     try:
         with open_board(args.port, config.params, baudrate=args.baud, timeout=args.timeout) as board:
+            identity = board.check_shape(config.params, args.config)
+            if not identity["design_matches"]:
+                print(f"hedgegate: warning: {board.name}: design hash {identity['design_hash']}: the board's gateware "
+                      "was built from other code than this hedgegate's; its recommendations may differ from the "
+                      "model's", file=sys.stderr)
             summary = stream_ticks(board, config, ticks, rate=args.rate, on_recs=live)
     except BoardError as exc:
         return _fail(str(exc), 1)
@@ -132,18 +137,17 @@ def _stream(args) -> int:
 
 
 def _status(args) -> int:
-    from ..hw.params import CoreParams
     from .board import BoardError, open_board
     from .config import load_config
 
-    params = load_config(args.config).params if args.config else CoreParams(legs=0)
+    config = load_config(args.config) if args.config else None
     try:
-        with open_board(args.port, params, baudrate=args.baud, timeout=args.timeout) as board:
-            status = board.status()
+        with open_board(args.port, config.params if config else None, baudrate=args.baud,
+                        timeout=args.timeout) as board:
+            identity = (board.check_shape(config.params, args.config) if config else board.identity())
+            status = {**identity, **board.status()}
     except BoardError as exc:
         return _fail(str(exc), 1)
-    if not args.config:
-        del status["hedge_positions"]
     if args.json:
         print(json.dumps(status))
     else:
@@ -229,10 +233,12 @@ def _parser() -> argparse.ArgumentParser:
     stream.set_defaults(run=_stream)
 
     status = commands.add_parser("status", help="read a board's status registers",
-                                 description="Print every status register of the board (docs/protocol.md names) "
-                                             "and, with --config, each leg's hedge position.")
+                                 description="Print the board's identity (its core's parameters and design "
+                                             "hash), every status register (docs/protocol.md names) and each "
+                                             "leg's hedge position.")
     port_options(status)
-    status.add_argument("--config", metavar="CONFIG.toml", help="the core's shape (for the legs' hedge positions)")
+    status.add_argument("--config", metavar="CONFIG.toml",
+                        help="check the board's core against this config's (and, for --port model|sim, run it)")
     status.add_argument("--json", action="store_true", help="one JSON object")
     status.set_defaults(run=_status)
 

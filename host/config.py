@@ -5,6 +5,8 @@ File format (every key optional unless marked required; defaults shown)::
     [engine]
     symbols = 4                  # S, 1 .. 256
     levels = 10                  # N, 1 .. 64
+    price_width = 32             # signed bits of a price in milli-units, 8 .. 32 (the iCEBreaker's core: 16)
+    qty_width = 32               # unsigned bits of a size, 8 .. 32 (the iCEBreaker's core: 16)
 
     [[leg]]                      # zero to 16 legs, in leg-index order
     symbol = 0                   # REQUIRED, 0 .. S-1
@@ -111,9 +113,11 @@ def config_from_document(doc: dict, path="<config>", *, price_width: int = 32, q
     for key in doc:
         if key not in ("engine", "leg"):
             raise InputError(path, None, key, "unknown section or key; expected [engine] and [[leg]] only")
-    engine = _Table(path, "engine", doc.get("engine", {}), ("symbols", "levels"))
+    engine = _Table(path, "engine", doc.get("engine", {}), ("symbols", "levels", "price_width", "qty_width"))
     symbols = engine.integer("symbols", 1, MAX_SYMBOLS, 4)
     levels = engine.integer("levels", 1, MAX_LEVELS, 10)
+    price_width = engine.integer("price_width", 8, 32, price_width)
+    qty_width = engine.integer("qty_width", 8, 32, qty_width)
     legs = doc.get("leg", [])
     if not isinstance(legs, list) or not all(isinstance(leg, dict) for leg in legs):
         raise InputError(path, None, "leg", f"expected an array of tables ([[leg]]), got {_kind(legs)}")

@@ -59,7 +59,7 @@ to the cycle it is used in, so no control bits are delayed. The leg holds one ti
 next tick only when this one's recommendations are out (``CoreParams.tick_interval`` = ``latency``).
 
 **Registers and writes** are those of HedgeLeg (the register map, the low-bits-of-the-data writes, reset values,
-and ``position_write``'s saturation of H writes), but the eleven registers only the program reads live in a block
+and ``hedge_position_write``'s saturation of H writes), but the eleven registers only the program reads live in a block
 RAM (two SB_RAM40_4K), written normalised (sign- or zero-extended from the register's width); ENABLED, SYMBOL
 (read at s0) and THRESHOLD_BPS (a B-side operand) are flip-flops (``leg_registers``). A block RAM keeps its
 contents through a reset, so a register not written since the last reset reads as its reset value (a bit per
@@ -80,7 +80,7 @@ from amaranth.hdl import C, Cat, Module, Mux, Shape, Signal, signed, unsigned
 from amaranth.lib import data, enum, wiring
 from amaranth.lib.memory import Memory
 
-from .hedge_leg import HedgeLeg, leg_registers, position_write
+from .hedge_leg import HedgeLeg, leg_registers, hedge_position_write
 from .layouts import TickSide
 from .params import POSITION_MAX, THRESHOLD_BPS_MAX, CoreParams
 from .regmap import LegReg, leg_reset_values, leg_register_shapes
@@ -403,15 +403,14 @@ class CompactHedgeLeg(wiring.Component):
 
         # Registers and writes of H, as HedgeLeg's; most registers in a block RAM (below) -------------------------
         ram_addresses = set(_RAM_REGISTERS.values())
-        regs, position = leg_registers(m, self, addresses=set(LegReg) - ram_addresses)
-        h_written, load_value = position_write(m, self, position, staged=False)
+        regs, hedge_position = leg_registers(m, self, addresses=set(LegReg) - ram_addresses)
+        h_written, load_value = hedge_position_write(m, self, hedge_position, staged=False)
         load = reg(h_written, "load")                      # load_value is ready the cycle after h_written
         with m.If(load):
-            m.d.sync += position.eq(load_value)
+            m.d.sync += hedge_position.eq(load_value)
         m.d.comb += [
             self.busy.eq(h_written | load),
-            self.position_now.eq(position),
-            self.hedge_position.eq(position),
+            self.hedge_position.eq(hedge_position),
         ]
 
         # s0: eligibility (all but the crossed book: the spread phase) and the best prices, which the phases read
@@ -478,7 +477,7 @@ class CompactHedgeLeg(wiring.Component):
             m.d.sync += position_neg.eq(self.write_data[31])
 
         # Operands (step k's control word, cycle s0 + 2 + k) -------------------------------------------------------
-        a_values = {"bb": bb, "ba": ba, "target": target, "hedge": position, "x": x, "y": y}
+        a_values = {"bb": bb, "ba": ba, "target": target, "hedge": hedge_position, "x": x, "y": y}
         flag_digits = {"in_band": flags["above_lo"] & flags["below_hi"],
                        "out_band": ~(flags["above_lo"] & flags["below_hi"]),
                        "buy": flags["buy"], "sell": ~flags["buy"], "cap_max": flags["cap_max"],
@@ -594,7 +593,7 @@ class CompactHedgeLeg(wiring.Component):
                     self.price_blocked.eq(needed & flags["qty_ok"] & ~price_ok),
                 ]
                 with m.If(fire):
-                    m.d.sync += position.eq(value("finish")[:32])
+                    m.d.sync += hedge_position.eq(value("finish")[:32])
         m.d.comb += [
             self.side.eq(~flags["buy"]),
             self.qty.eq(x[:32]),

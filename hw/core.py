@@ -47,7 +47,7 @@ class HedgeCore(wiring.Component):
             "recs_out":      Out(COUNTER_WIDTH),
             "limit_blocked": Out(COUNTER_WIDTH),
             "price_blocked": Out(COUNTER_WIDTH),
-            "positions":     Out(data.ArrayLayout(signed(32), params.legs)),   # each leg's H, for status reads
+            "hedge_positions": Out(data.ArrayLayout(signed(32), params.legs)),   # each leg's H, for status reads
         })
 
     @property
@@ -135,7 +135,7 @@ class HedgeCore(wiring.Component):
             m.d.sync += self.halted.eq(write.data[0])
         for index, leg in enumerate(legs):
             m.d.comb += [
-                self.positions[index].eq(leg.position_now),
+                self.hedge_positions[index].eq(leg.hedge_position),
                 leg.write.eq(apply_write & (write.leg == index)),
                 leg.write_addr.eq(write.addr),
                 leg.write_data.eq(write.data),

@@ -50,7 +50,7 @@ class CoreStatus(wiring.Component):
             "limit_blocked": In(COUNTER_WIDTH),
             "price_blocked": In(COUNTER_WIDTH),
             "halted":        In(1),
-            "positions":     In(data.ArrayLayout(signed(32), params.legs)),
+            "hedge_positions": In(data.ArrayLayout(signed(32), params.legs)),
             "rec_dropped":   In(range(params.legs + 1)),
             # Read domain (value: a core-domain register, stable from done to the next request).
             "addr":          In(8),
@@ -81,5 +81,5 @@ class CoreStatus(wiring.Component):
                         core += self.value.eq(values[name])
                 for leg in range(self._params.legs):
                     with m.Case(HEDGE_POSITION_BASE + leg):
-                        core += self.value.eq(self.positions[leg])
+                        core += self.value.eq(self.hedge_positions[leg])
         return m

@@ -68,7 +68,7 @@ from .params import POSITION_MAX, RATIO_FRAC_BITS, THRESHOLD_RECIP_SHIFT, CorePa
 from .regmap import REG_ADDR_WIDTH, REG_DATA_WIDTH, LegReg, leg_register_shapes, leg_reset_values
 from .threshold_divider import ThresholdDivider
 
-__all__ = ["HedgeLeg", "leg_registers", "position_write"]
+__all__ = ["HedgeLeg", "leg_registers", "hedge_position_write"]
 
 _CMP_WIDTH = 38          # the loop's comparisons: H and its bounds (T -+ Qt is 37 bits signed) in offset binary
 
@@ -123,7 +123,7 @@ def leg_registers(m, leg, addresses=None) -> tuple[dict, Signal]:
     """A leg's register file (docs/numbers.md formats, reset values of regmap): ``(registers, H)``, where
     ``registers`` maps each :class:`LegReg` but HEDGE_POSITION and ADJUST_POSITION (or only those in ``addresses``)
     to its register, written from ``leg.write``/``write_addr``/``write_data`` (the low bits of the data); H is
-    returned unwritten, for the leg to load (its writes saturate, see :func:`position_write`)."""
+    returned unwritten, for the leg to load (its writes saturate, see :func:`hedge_position_write`)."""
     params = leg._params
     resets = leg_reset_values(params)
     regs = {}
@@ -131,14 +131,14 @@ def leg_registers(m, leg, addresses=None) -> tuple[dict, Signal]:
         if addr != LegReg.ADJUST_POSITION and (addresses is None or addr in addresses
                                                or addr == LegReg.HEDGE_POSITION):
             regs[addr] = Signal(shape, name=addr.name.lower(), init=resets[addr])
-    position = regs.pop(LegReg.HEDGE_POSITION)     # H: written by the leg and (saturated) by the host
+    hedge_position = regs.pop(LegReg.HEDGE_POSITION)     # H: written by the leg and (saturated) by the host
     for addr, register in regs.items():
         with m.If(leg.write & (leg.write_addr == int(addr))):
             m.d.sync += register.eq(leg.write_data[:len(register)])
-    return regs, position
+    return regs, hedge_position
 
 
-def position_write(m, leg, position, *, staged: bool = True) -> tuple[Signal, Signal]:
+def hedge_position_write(m, leg, hedge_position, *, staged: bool = True) -> tuple[Signal, Signal]:
     """A write of H (HEDGE_POSITION: the value, ADJUST_POSITION: H + the value), saturated to +-(2^31 - 1).
     Returns ``(written, value)``.
 
@@ -156,7 +156,7 @@ def position_write(m, leg, position, *, staged: bool = True) -> tuple[Signal, Si
     h_write = reg(leg.write & (leg.write_addr == int(LegReg.HEDGE_POSITION)), "h_write", registered=True)
     h_adjust = reg(leg.write & (leg.write_addr == int(LegReg.ADJUST_POSITION)), "h_adjust", registered=True)
     h_data = reg(leg.write_data.as_signed(), "h_data", registered=True)
-    load_sum = reg(Mux(h_adjust, position, 0) + h_data, "load_sum", signed(33))
+    load_sum = reg(Mux(h_adjust, hedge_position, 0) + h_data, "load_sum", signed(33))
     load_low = reg(load_sum[:32].as_signed(), "load_low")
     load_negative = reg(load_sum[32], "load_negative")
     load_saturate = reg((load_sum[32] != load_sum[31])                      # outside the int32 range
@@ -190,7 +190,6 @@ class HedgeLeg(wiring.Component):
             "write_addr":     In(REG_ADDR_WIDTH),
             "write_data":     In(REG_DATA_WIDTH),
             "busy":           Out(1),
-            "position_now":   Out(signed(32)),
             # Result, CoreParams.leg_latency cycles after s0 (6 + 3M here: the stage table above; the core adds the
             # book's trace_latency). fire, limit_blocked and price_blocked are high for that one cycle.
             "fire":           Out(1),
@@ -239,14 +238,14 @@ class HedgeLeg(wiring.Component):
             return out
 
         # Registers ------------------------------------------------------------------------------------------------
-        regs, position = leg_registers(m, self)
+        regs, hedge_position = leg_registers(m, self)
         m.submodules.divider = divider = ThresholdDivider()
 
         # A write of H (HEDGE_POSITION, or ADJUST_POSITION: H + value) takes six cycles, as it has time: the
-        # saturated value is ready four cycles after the write (position_write), goes into the loop stage's input,
+        # saturated value is ready four cycles after the write (hedge_position_write), goes into the loop stage's input,
         # and the loop loads it; `busy` covers the last five (the core applies nothing and accepts no tick
         # meanwhile).
-        h_written, load_value = position_write(m, self, position)
+        h_written, load_value = hedge_position_write(m, self, hedge_position)
         # `load` is high in the cycle the bounds stage puts load_value into the loop stage's input, `load_l` when
         # the loop loads it; load_pulse(d) is high d cycles before `load`, for what must be set up earlier.
         # load_steps[k] is high k + 1 cycles after the write; load_value is valid from k = 3 on.
@@ -273,8 +272,7 @@ class HedgeLeg(wiring.Component):
         m.d.comb += [
             divider.start.eq(divider_start),
             divider.bps.eq(reg(self.write_data[:16], "divider_bps")),
-            self.position_now.eq(position),
-            self.hedge_position.eq(position),     # H after the tick: the loop's register, in the output cycle
+            self.hedge_position.eq(hedge_position),     # H after the tick: the loop's register, in the output cycle
         ]
         r = {addr.name.lower(): register for addr, register in regs.items()}
         min_qty, max_qty, limit = r["min_qty"], r["max_order_qty"], r["position_limit"]
@@ -451,7 +449,7 @@ class HedgeLeg(wiring.Component):
         # loop's decision does not also fan out to the ~70 output flip-flops (that route was the ULX3S build's
         # critical path). The plain copies are kept apart from H's own flip-flops, whose low 31 bits they equal
         # (hw/duplicate.py), and so are the output's copies of the fire bounds.
-        h = position
+        h = hedge_position
         h_ob = duplicate_signal(width, name="h_ob", init=_offset_binary_int(0, width))
         h_ob_o = duplicate_signal(width, name="h_ob_o", init=_offset_binary_int(0, width))
         h_nob = Signal(width, name="h_nob", init=_offset_binary_int(0, width, invert=True))
@@ -474,7 +472,7 @@ class HedgeLeg(wiring.Component):
         # H changes on a fire; five cycles after a write of H (load_l) the SELL path is forced and carries the value.
         with m.If(fire_buy | fire_sell):
             m.d.sync += [
-                position.eq(new_h),
+                hedge_position.eq(new_h),
                 h_ob.eq(_offset_binary(new_h, width)),
                 h_ob_o.eq(_offset_binary(new_h, width)),
                 h_nob.eq(~_offset_binary(new_h, width)),

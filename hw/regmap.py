@@ -6,7 +6,7 @@ that arrive together with no tick between them are therefore atomic with respect
 
 Each leg has its own copy of the leg registers; global registers ignore the leg field.
 
-The board's status registers (read over the serial link with READ frames, docs/protocol.md) are here too, so that
+The board's status registers (with the design's identity) (read over the serial link with READ frames, docs/protocol.md) are here too, so that
 the gateware (``status_registers.py``, ``core_status.py``) and the host (``hedgegate.host.protocol``) take the
 whole register map from one place.
 """
@@ -52,6 +52,20 @@ class StatusReg(enum.IntEnum):
     SEQ_GAPS = 9
     HALTED = 10
     WATCHDOG_TRIPS = 11
+
+
+class IdentityReg(enum.IntEnum):
+    """Status addresses of the design's identity (constants; hw/identity.py): what the host checks before it
+    streams, and ``hedgegate status`` prints. VARIANT: bit 0 compact_book, bit 1 compact_leg."""
+    SYMBOLS = 32
+    LEVELS = 33
+    LEGS = 34
+    PRICE_WIDTH = 35
+    QTY_WIDTH = 36
+    MUL_LATENCY = 37
+    VARIANT = 38
+    LATENCY = 39         # the core's latency in its cycles, tick handshake to recommendation (CoreParams.latency)
+    DESIGN_HASH = 40     # 32 bits of SHA-256 over the core's parameters and the gateware's source (hw/*.py)
 
 
 MAGIC = 0x48474701          # "HGG", protocol version 1; READ of address 0 and the answer to PING

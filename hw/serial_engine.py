@@ -37,6 +37,7 @@ from .core import HedgeCore
 from .core_status import CoreStatus
 from .frame_decoder import FrameDecoder
 from .frame_encoder import FrameEncoder
+from .identity import design_identity
 from .layouts import CommandKind, command_layout
 from .params import CoreParams
 from .rec_queue import RecQueue
@@ -105,7 +106,7 @@ class SerialEngine(wiring.Component):
         m.submodules.core = core = DomainRenamer({"sync": domain})(HedgeCore(p)) if separate else HedgeCore(p)
         m.submodules.rec_queue = rec_queue = RecQueue(p, depth=self._rec_queue_depth, w_domain=domain)
         m.submodules.encoder = encoder = FrameEncoder()
-        m.submodules.status = status = StatusRegisters()
+        m.submodules.status = status = StatusRegisters(design_identity(p))
         m.submodules.core_status = core_status = CoreStatus(p, core_domain=domain, read_domain="sync")
 
         if self._uart:
@@ -172,7 +173,7 @@ class SerialEngine(wiring.Component):
             core_status.limit_blocked.eq(core.limit_blocked),
             core_status.price_blocked.eq(core.price_blocked),
             core_status.halted.eq(core.halted),
-            core_status.positions.eq(core.positions),
+            core_status.hedge_positions.eq(core.hedge_positions),
             core_status.addr.eq(status.core_addr),
             core_status.request.eq(status.core_request),
             status.core_done.eq(core_status.done),

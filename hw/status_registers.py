@@ -5,7 +5,7 @@ gaps, watchdog trips), are kept here. The core's values (its counters, halt flag
 dropped-recommendation count) live in the core's clock domain and are looked up there by
 :class:`~hedgegate.hw.core_status.CoreStatus`: every read sends its address over (``core_addr``, held, and a
 ``core_request`` pulse) and waits for ``core_done``; the answer is then ``core_value`` for a core address, the local
-counter or the magic number otherwise. A read request (the address) is answered with one READ_RESP payload; the next
+counter, the magic number or an identity constant (hw/identity.py) otherwise. A read request (the address) is answered with one READ_RESP payload; the next
 request is taken once the answer has left. Unassigned addresses read as 0. All counters are 32 bits and wrap modulo
 2^32.
 """
@@ -14,7 +14,7 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .regmap import MAGIC, StatusReg
+from .regmap import MAGIC, IdentityReg, StatusReg
 from .core_status import CORE_VALUES
 from .frame_encoder import read_resp_payload_layout
 from .params import COUNTER_WIDTH
@@ -28,7 +28,29 @@ _COUNTED = {"frame_errors": "frame_error", "crc_errors": "crc_error", "uart_erro
 
 
 class StatusRegisters(wiring.Component):
-    def __init__(self):
+    """The serial side's status registers (see the module docstring).
+
+    Parameters
+    ----------
+    identity : dict[IdentityReg, int]
+        The design's identity constants (:func:`~.identity.design_identity`), answered at their addresses.
+
+    Attributes
+    ----------
+    read : stream of 8 bits
+        Read requests (the address), from the frame decoder.
+    read_resp : stream of ``read_resp_payload_layout``
+        Answers, to the frame encoder.
+    core_addr, core_request, core_done, core_value : Signal
+        The lookup of the core's values (:class:`~.core_status.CoreStatus`).
+    frame_error, crc_error, uart_error, seq_gap, watchdog_trip : Signal
+        Event pulses, counted here.
+    """
+
+    def __init__(self, identity: dict):
+        if set(identity) != set(IdentityReg):
+            raise ValueError("identity: a value for every IdentityReg address is needed")
+        self._identity = identity
         super().__init__({
             "read":          In(stream.Signature(8)),
             "read_resp":     Out(stream.Signature(read_resp_payload_layout)),
@@ -71,6 +93,9 @@ class StatusRegisters(wiring.Component):
                 for name in _COUNTED:
                     with m.Case(int(StatusReg[name.upper()])):
                         m.d.sync += self.read_resp.payload.value.eq(counters[name])
+                for address, value in self._identity.items():
+                    with m.Case(int(address)):
+                        m.d.sync += self.read_resp.payload.value.eq(value)
         return m
 
 

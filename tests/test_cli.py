@@ -183,7 +183,7 @@ def _fake_report(timing_met, serial_fmax=150.0):
             "utilization": {"TRELLIS_COMB": {"used": 10, "available": 20}}, "latency_cycles": 11,
             "latency_ns": 87.3 if timing_met else 267.0, "latency_ns_at_target": 88.0,
             "bitstream": "build/ulx3s-85f/top.bit", "seconds": 1.0, "steps_seconds": {"synthesis": 1.0},
-            "seed": 1, "core": vars(CoreParams()).copy()}
+            "seed": 1, "core": vars(CoreParams()).copy(), "design_hash": "0x01234567"}
 
 
 @pytest.mark.parametrize("timing_met", [True, False])

@@ -177,7 +177,7 @@ L = "[[leg]]\nsymbol = 0\n"   # a valid leg to extend
     ("[engine]\nlevels = 10.0\n", "cfg.toml: engine.levels: expected an integer, got float 10.0"),
     ("[engine]\nlevels = true\n", "cfg.toml: engine.levels: expected an integer, got boolean true"),
     ("[engine]\nlevels = '10'\n", "cfg.toml: engine.levels: expected an integer, got string '10'"),
-    ("[engine]\nlegs = 2\n", "cfg.toml: engine.legs: unknown key; expected one of symbols, levels"),
+    ("[engine]\nlegs = 2\n", "cfg.toml: engine.legs: unknown key; expected one of symbols, levels, price_width, qty_width"),
     ("engine = 4\n", "cfg.toml: engine: expected a table ([engine]), got integer 4"),
     ("[engines]\n", "cfg.toml: engines: unknown section or key; expected [engine] and [[leg]] only"),
     ("symbols = 4\n", "cfg.toml: symbols: unknown section or key; expected [engine] and [[leg]] only"),

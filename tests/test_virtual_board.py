@@ -16,7 +16,8 @@ from hedgegate.host.commands import Write
 from hedgegate.host.model import HedgeModel
 from hedgegate.hw.layouts import RecSide
 from hedgegate.hw.params import CoreParams
-from hedgegate.hw.regmap import LegReg
+from hedgegate.hw.identity import design_identity
+from hedgegate.hw.regmap import IdentityReg, LegReg
 from hedgegate.sim.stimulus import random_commands
 
 PARAMS = CoreParams(symbols=2, levels=4, legs=2)
@@ -93,6 +94,15 @@ def test_random_streams_equal_the_model(board_sim):
             assert status["limit_blocked"] == model.limit_blocked
             assert status["hedge_positions"] == [regs[LegReg.HEDGE_POSITION] for regs in model.registers]
             assert (status["crc_errors"], status["frame_errors"], status["uart_errors"]) == (0, 0, 0)
+
+
+def test_identity_from_the_gateware(board_sim):
+    """The gateware's identity registers (hw/status_registers.py) answer what hw/identity.py computes for its
+    parameters, design hash included; a host opened without parameters takes the board's."""
+    with SerialBoard(board_sim, None) as board:
+        assert board.params == PARAMS
+        assert {IdentityReg(addr): board.read_status(addr) for addr in IdentityReg} == design_identity(PARAMS)
+        assert board.identity()["design_matches"]
 
 
 def test_engine_api_on_a_virtual_board_of_its_own():

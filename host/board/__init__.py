@@ -10,13 +10,14 @@ Backends (a registry, :data:`BACKENDS`, which the CLI's ``--port`` reads):
   network serial server would be), ``loop://`` (a loopback, for tests).
 """
 
-from .base import STATUS_NAMES, Board, BoardError, NoAnswer, SyncResult
+from .base import IDENTITY_NAMES, STATUS_NAMES, Board, BoardError, NoAnswer, SyncResult, shape_text
+from ...hw.params import CoreParams
 from .model import ModelBoard
 from .serial import DEFAULT_BAUD, SerialBoard
 from .virtual import VirtualBoard
 
 __all__ = ["Board", "BoardError", "NoAnswer", "SyncResult", "ModelBoard", "SerialBoard", "VirtualBoard", "BACKENDS",
-           "STATUS_NAMES", "DEFAULT_BAUD", "open_board"]
+           "STATUS_NAMES", "IDENTITY_NAMES", "DEFAULT_BAUD", "open_board", "shape_text"]
 
 
 # backend name -> factory(params, **options) -> Board. A port that names no backend is a serial port.
@@ -26,9 +27,11 @@ BACKENDS = {
 }
 
 
-def open_board(port: str, params, **options) -> Board:
-    """The board at ``port``: a backend's name (:data:`BACKENDS`) or a pyserial URL / device path. ``options`` go to
-    the serial backend (``baudrate``, ``timeout``, ``check``). Raises BoardError (one line) if it cannot be opened."""
+def open_board(port: str, params=None, **options) -> Board:
+    """The board at ``port``: a backend's name (:data:`BACKENDS`) or a pyserial URL / device path. ``params``: the
+    core to run (model, sim; default ``CoreParams()``) or expect (serial; None: the board's own, from its identity
+    registers). ``options`` go to the serial backend (``baudrate``, ``timeout``, ``check``). Raises BoardError (one
+    line) if it cannot be opened."""
     if port in BACKENDS:
-        return BACKENDS[port](params, **options)
+        return BACKENDS[port](CoreParams() if params is None else params, **options)
     return SerialBoard(port, params, **options)

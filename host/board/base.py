@@ -13,16 +13,27 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 
+from ...hw.identity import design_hash, params_from_identity
 from ...hw.params import COUNTER_WIDTH, CoreParams
-from ...hw.regmap import HEDGE_POSITION_BASE, MAGIC, StatusReg
+from ...hw.regmap import HEDGE_POSITION_BASE, MAGIC, IdentityReg, StatusReg
 from ..recommendation import Recommendation
 
-__all__ = ["Board", "BoardError", "NoAnswer", "STATUS_NAMES", "SyncResult"]
+__all__ = ["Board", "BoardError", "NoAnswer", "STATUS_NAMES", "IDENTITY_NAMES", "SyncResult", "shape_text"]
 
 _MASK = (1 << COUNTER_WIDTH) - 1
 
 # Status register names as in docs/protocol.md ("Status registers"), by address.
 STATUS_NAMES = {reg: reg.name.lower() for reg in StatusReg}
+# The identity registers' names (docs/protocol.md, "Identity"), by address.
+IDENTITY_NAMES = {reg: "latency_cycles" if reg is IdentityReg.LATENCY else reg.name.lower() for reg in IdentityReg}
+# What must match between a board and the config the host streams with: the fields that decide what the core
+# accepts and computes. mul_latency and the compact variants change timing and size only, not a recommendation.
+SHAPE_FIELDS = ("symbols", "levels", "legs", "price_width", "qty_width")
+
+
+def shape_text(params: CoreParams) -> str:
+    """``symbols=4 levels=10 legs=2 price_width=32 qty_width=32``: a core's shape in messages."""
+    return " ".join(f"{name}={getattr(params, name)}" for name in SHAPE_FIELDS)
 
 
 class BoardError(Exception):
@@ -144,6 +155,40 @@ class Board(ABC):
         if magic != MAGIC:
             raise BoardError(f"{self.name}: magic number {magic:#010x}, expected {MAGIC:#010x} (not a hedgegate "
                              "board, or another protocol version)")
+
+    def identity(self) -> dict:
+        """The design the board runs, from its identity registers: ``symbols``, ``levels``, ``legs``,
+        ``price_width``, ``qty_width``, ``mul_latency``, ``compact_book``, ``compact_leg``, ``latency_cycles``,
+        ``design_hash`` (``0x...``), and ``design_matches``: whether this installation's gateware, built for those
+        parameters, has the same hash (False: the board was built from other code)."""
+        values, params = self._read_identity()
+        result = {name: values[reg] for reg, name in IDENTITY_NAMES.items()}
+        del result["variant"]
+        result.update(compact_book=params.compact_book, compact_leg=params.compact_leg,
+                      design_hash=f"{values[IdentityReg.DESIGN_HASH]:#010x}",
+                      design_matches=values[IdentityReg.DESIGN_HASH] == design_hash(params))
+        return result
+
+    def read_params(self) -> CoreParams:
+        """The core's parameters, as its identity registers give them."""
+        return self._read_identity()[1]
+
+    def _read_identity(self):
+        values = {reg: self.read_status(reg) for reg in IdentityReg}
+        try:
+            return values, params_from_identity(values)
+        except ValueError as exc:
+            raise BoardError(f"{self.name}: its identity registers describe no valid core ({exc}); a board built "
+                             "by an older hedgegate?") from None
+
+    def check_shape(self, params: CoreParams, source: str) -> dict:
+        """Raises BoardError (one line naming both) unless the board's core has the shape of ``params`` (what
+        ``source``, e.g. a config file, asks for); returns the board's :meth:`identity`."""
+        identity = self.identity()
+        if any(identity[name] != getattr(params, name) for name in SHAPE_FIELDS):
+            board = " ".join(f"{name}={identity[name]}" for name in SHAPE_FIELDS)
+            raise BoardError(f"{self.name}: the board's core is {board}, {source} asks for {shape_text(params)}")
+        return identity
 
     def status(self) -> dict:
         """Every status register by its docs/protocol.md name, and ``hedge_positions`` (one signed H per leg)."""

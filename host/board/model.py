@@ -8,6 +8,7 @@ there is no link.
 
 import dataclasses
 
+from ...hw.identity import design_identity
 from ...hw.regmap import HEDGE_POSITION_BASE, MAGIC, LegReg, StatusReg
 from ..commands import Write
 from ..model import HedgeModel
@@ -37,6 +38,7 @@ class ModelBoard(Board):
     def __init__(self, params):
         super().__init__(params)
         self.model = HedgeModel(params)
+        self._identity = {int(reg): value for reg, value in design_identity(params).items()}
         self._pending = []
         self.mark()
 
@@ -53,6 +55,8 @@ class ModelBoard(Board):
             return MAGIC
         if addr in _MODEL_COUNTERS:
             return getattr(self.model, _MODEL_COUNTERS[addr]) & 0xFFFF_FFFF
+        if addr in self._identity:
+            return self._identity[addr]
         if addr == StatusReg.HALTED:
             return int(self.model.halted)
         if HEDGE_POSITION_BASE <= addr < HEDGE_POSITION_BASE + self.params.legs:

@@ -38,8 +38,9 @@ class SerialBoard(Board):
     ----------
     url : str
         Device path or pyserial URL (``socket://...``, ``loop://``).
-    params : CoreParams
-        The core the host expects (what it may send; ``stream`` compares it with the board's identity).
+    params : CoreParams or None
+        The core the host expects (what it may send); None: the board's own, read from its identity registers
+        (needs ``check``). ``stream`` compares the config's with the board's (:meth:`~.base.Board.check_shape`).
     baudrate : int
         For device paths; URLs ignore it.
     timeout : float
@@ -82,6 +83,10 @@ class SerialBoard(Board):
             self._write(_FLUSH)
             if check:
                 self.check_magic()
+                if params is None:
+                    self.params = self.read_params()
+            elif params is None:
+                raise ValueError("SerialBoard: params are needed with check=False")
             self.mark()
         except BaseException:
             self.close()
