@@ -117,12 +117,13 @@ class FrameDecoder(wiring.Component):
         ]
 
         # A UART cannot wait, so the board's decoder takes every byte (ready high); `paced` (the virtual board, fed
-        # a byte per cycle) takes one only while the parser has caught up with what it was given, so the replay
-        # buffer holds at most the current candidate and a byte or two, and never overflows, however the bytes
-        # come (rescans after errors included).
+        # a byte per cycle) takes one only while fewer than three are waiting for the parser (the one in its
+        # register, the one being fetched, one more: with fewer it could not take a byte every cycle), so the
+        # replay buffer holds at most the current candidate and three bytes, and never overflows, however the
+        # bytes come (rescans after errors included).
         if self._paced:
             backlog = Signal(ptr_width)
-            m.d.comb += [backlog.eq(wr - Mux(fetched, byte_at, rd)), self.bytes.ready.eq((backlog < 2) & ~full)]
+            m.d.comb += [backlog.eq(wr - Mux(fetched, byte_at, rd)), self.bytes.ready.eq((backlog < 3) & ~full)]
         else:
             m.d.comb += self.bytes.ready.eq(1)
         m.d.comb += [

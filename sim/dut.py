@@ -8,7 +8,7 @@ core's ``recs`` and ``trace`` are re-exported here as plain valid/payload ports.
 from amaranth.back import verilog
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
-from amaranth.hdl import Module, Shape
+from amaranth.hdl import ClockDomain, Module, Shape
 
 from ..hw.core import HedgeCore
 from ..hw.params import CoreParams
@@ -51,8 +51,16 @@ class CoreSimTop(wiring.Component):
 class VirtualBoardTop(wiring.Component):
     """The virtual board's top level (sim/vboard/main.cpp drives it): the board's engine without its UART
     (:class:`~hedgegate.hw.serial_engine.SerialEngine` with ``uart=False``), its byte streams as plain ports whose
-    names are valid C++ members (Verilator escapes the double underscores of Amaranth's flattened streams)."""
+    names are valid C++ members (Verilator escapes the double underscores of Amaranth's flattened streams).
 
+    ``reset`` resets both domains through a flip-flop each rather than as the domains' reset inputs: Amaranth's
+    Verilog computes every register's next value in combinational logic that reads the reset, and Verilator
+    re-evaluates logic that depends on a top-level input at every call of ``eval`` (twice a cycle), whether that
+    input changed or not; a registered reset leaves that work to the clock edges that need it."""
+
+    clk: In(1)
+    core_clk: In(1)
+    reset: In(1)
     rx_data: In(8)
     rx_valid: In(1)
     rx_ready: Out(1)
@@ -68,6 +76,14 @@ class VirtualBoardTop(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        m.domains.sync = sync = ClockDomain("sync")
+        m.domains.core = core = ClockDomain("core")
+        m.domains.sync_reset = sync_reset = ClockDomain("sync_reset", reset_less=True)
+        m.domains.core_reset = core_reset = ClockDomain("core_reset", reset_less=True)
+        m.d.comb += [sync.clk.eq(self.clk), core.clk.eq(self.core_clk), sync_reset.clk.eq(self.clk),
+                     core_reset.clk.eq(self.core_clk)]
+        m.d.sync_reset += sync.rst.eq(self.reset)
+        m.d.core_reset += core.rst.eq(self.reset)
         m.submodules.engine = engine = self._engine
         m.d.comb += [
             engine.rx_byte.payload.eq(self.rx_data),
