@@ -3,6 +3,7 @@
     hedgegate replay TICKS --config CONFIG.toml --backend model|sim --out RECS.jsonl [--trace TRACE.jsonl]
     hedgegate stream TICKS --config CONFIG.toml --port URL [--rate N] [--out RECS.jsonl] [--json]
     hedgegate status --port URL [--config CONFIG.toml] [--json]
+    hedgegate demo [--ticks TICKS] [--config CONFIG.toml] [--rate N] [--port URL] [--json]
     hedgegate board-sim [--listen 127.0.0.1:PORT] [--config CONFIG.toml | --symbols S --levels N --legs L]
     hedgegate build --board icebreaker|ulx3s-85f|ulx3s-25f [--clock-mhz F] [--seed N] [--build-dir DIR]
                     [--report REPORT.json] [--program]
@@ -13,6 +14,7 @@ either (set HEDGEGATE_DEBUG=1 to see one).
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -157,6 +159,50 @@ def _status(args) -> int:
     return 0
 
 
+def _demo(args) -> int:
+    from ..sim.runner import SimError
+    from .board import BoardError, open_board
+    from .config import load_config
+    from .demo import DEMO_REPORT, demo_files, load_report, run_demo
+    from .demo_view import DemoView
+    from .stream import lost_anything
+    from .ticks import load_ticks
+
+    default_ticks, default_config = demo_files()
+    config = load_config(args.config or default_config)
+    ticks = load_ticks(args.ticks or default_ticks, config.params)
+    if args.rate < 0:
+        return _fail(f"--rate must be >= 0 ticks per second (0: as fast as the link), got {args.rate:g}", 2)
+    report = load_report()
+    view = None if args.json else DemoView(config, len(ticks), report, DEMO_REPORT)
+    if view is not None and args.port == "sim":
+        view.say("Starting a virtual board: the ULX3S-85F's gateware in Verilator (built the first time, about a "
+                 "minute; then cached) ...")
+    try:
+        with (view.live() if view else _nothing()):
+            summary = run_demo(lambda params: open_board(args.port, params), config, ticks,
+                               rate=args.rate or None, report=report,
+                               on_recs=view.add_recs if view else None, on_sent=view.sent if view else None)
+    except (BoardError, SimError) as exc:
+        return _fail(str(exc), 1)
+    if args.json:
+        recs = summary.pop("recs")
+        summary["params"] = dataclasses.asdict(summary["params"])
+        summary["recommendations"] = len(recs)
+        print(json.dumps(summary))
+    else:
+        view.finish(summary)
+    if lost_anything(summary) or not summary["same"]:
+        return _fail("the board's recommendations differ from the model's" if not summary["same"] else
+                     f"{summary['ticks_lost']} ticks and {summary['lost_recommendations']} recommendations lost", 1)
+    return 0
+
+
+def _nothing():
+    import contextlib
+    return contextlib.nullcontext()
+
+
 def _board_sim(args) -> int:
     from ..hw.params import CoreParams
     from ..sim.runner import SimError
@@ -204,7 +250,8 @@ def _parser() -> argparse.ArgumentParser:
                                              "and write its hedge recommendations as JSON lines.")
     replay.add_argument("ticks", metavar="TICKS", help="tick file (CSV)")
     replay.add_argument("--config", required=True, metavar="CONFIG.toml", help="engine and leg configuration")
-    replay.add_argument("--backend", required=True, choices=("model", "sim"),
+    from .replay import BACKENDS as REPLAY_BACKENDS
+    replay.add_argument("--backend", required=True, choices=tuple(REPLAY_BACKENDS),
                         help="model: the bit-exact Python model; sim: the gateware in Verilator")
     replay.add_argument("--out", required=True, metavar="RECS.jsonl", help="recommendations, one JSON object a line")
     replay.add_argument("--trace", metavar="TRACE.jsonl", help="also write the book after every tick")
@@ -241,6 +288,20 @@ def _parser() -> argparse.ArgumentParser:
                         help="check the board's core against this config's (and, for --port model|sim, run it)")
     status.add_argument("--json", action="store_true", help="one JSON object")
     status.set_defaults(run=_status)
+
+    demo = commands.add_parser("demo", help="stream a bundled TTF/EUA session through a virtual board, live",
+                               description="Start a virtual board (the ULX3S-85F's gateware in Verilator), stream "
+                                           "the bundled TTF gas / EUA carbon example session through it with a "
+                                           "two-leg hedge, show the legs and recommendations live, and compare "
+                                           "the core's latency with the software model's, measured in this run.")
+    demo.add_argument("--ticks", metavar="TICKS", help="another tick file (default: the bundled session)")
+    demo.add_argument("--config", metavar="CONFIG.toml", help="another config (default: the bundled two-leg hedge)")
+    demo.add_argument("--rate", type=float, default=1000.0, metavar="N",
+                      help="ticks per second, to watch it (default 1000; 0: as fast as the link)")
+    demo.add_argument("--port", default="sim", metavar="URL",
+                      help="where the core runs (default sim: a virtual board of its own; see stream --port)")
+    demo.add_argument("--json", action="store_true", help="no live view; the summary as one JSON object")
+    demo.set_defaults(run=_demo)
 
     board_sim = commands.add_parser("board-sim", help="run a virtual board (the gateware in Verilator) on TCP",
                                     description="Build (once; cached) and run the board's gateware in Verilator "

@@ -39,6 +39,24 @@ def _update_side(levels: list[Level], price: int, qty: int, descending: bool, de
 
 
 class HedgeModel:
+    """The core as a Python object: the same command stream in, the same recommendations, books and counters out.
+
+    Parameters
+    ----------
+    params : CoreParams
+        The core's shape (S, N, L, widths; the latency parameters do not change what it computes).
+
+    Attributes
+    ----------
+    bids, asks : list[list[tuple[int, int]]]
+        Per symbol, its levels (price, qty), best first.
+    registers : list[dict[LegReg, int]]
+        Per leg, its register values (``HEDGE_POSITION`` is H).
+    halted : bool
+    ticks_in, recs_out, limit_blocked, price_blocked : int
+        The core's counters (unbounded here; the core's wrap modulo 2^32).
+    """
+
     def __init__(self, params: CoreParams):
         self.params = params
         self.bids: list[list[Level]] = [[] for _ in range(params.symbols)]

@@ -14,16 +14,25 @@ from .commands import config_writes
 from .model import HedgeModel
 from .numbers import milli_to_json
 
-__all__ = ["BACKENDS", "replay", "run_model", "write_recs", "write_trace"]
+__all__ = ["BACKENDS", "replay", "loaded_model", "run_model", "write_recs", "write_trace"]
 
-BACKENDS = ("model", "sim")
+
+def _run_sim(config, ticks, *, trace: bool = True):
+    from ..sim.backend import run_sim          # imports cocotb's runner: only when asked for
+    return run_sim(config, ticks, trace=trace)
+
+
+def loaded_model(config) -> HedgeModel:
+    """A model fresh from reset with ``config`` loaded (the writes a board gets first)."""
+    model = HedgeModel(config.params)
+    for write in config_writes(config):
+        model.write(write)
+    return model
 
 
 def run_model(config, ticks, *, trace: bool = True):
     """The model backend: returns (recommendations, trace tuples (symbol, bids, asks) or None)."""
-    model = HedgeModel(config.params)
-    for write in config_writes(config):
-        model.write(write)
+    model = loaded_model(config)
     recs, traces = [], [] if trace else None
     for tick in ticks:
         recs += model.tick(tick.symbol, tick.side, tick.price, tick.qty)
@@ -32,13 +41,18 @@ def run_model(config, ticks, *, trace: bool = True):
     return recs, traces
 
 
+# backend name -> function(config, ticks, trace=...) -> (recommendations, traces); the CLI's --backend choices.
+# (Replay runs the core alone, with its book trace; the boards' backends are hedgegate.host.board.BACKENDS.)
+BACKENDS = {
+    "model": run_model,
+    "sim": _run_sim,           # the core in Verilator under cocotb, checked against the model on every cycle
+}
+
+
 def replay(config, ticks, backend: str, *, trace: bool = True):
-    if backend == "model":
-        return run_model(config, ticks, trace=trace)
-    if backend == "sim":
-        from ..sim.backend import run_sim
-        return run_sim(config, ticks, trace=trace)
-    raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    return BACKENDS[backend](config, ticks, trace=trace)
 
 
 def _levels(levels):

@@ -31,10 +31,11 @@ def percentiles(values, points=(50, 99, 100)) -> dict:
     return result
 
 
-def stream_ticks(board: Board, config, ticks, *, rate: float | None = None, on_recs=None,
+def stream_ticks(board: Board, config, ticks, *, rate: float | None = None, on_recs=None, on_sent=None,
                  sync_timeout: float = 30.0) -> dict:
     """Streams ``ticks`` through ``board`` after loading ``config``; returns the summary (see docs/cli.md) with the
-    recommendations under ``"recs"``. ``on_recs(list)`` is called with each batch as it arrives."""
+    recommendations under ``"recs"``. ``on_recs(list)`` is called with each batch as it arrives, ``on_sent(n)``
+    with the number of ticks sent so far after each chunk."""
     board.send(config_writes(config))
     board.mark()
     recs = []
@@ -52,6 +53,8 @@ def stream_ticks(board: Board, config, ticks, *, rate: float | None = None, on_r
                 take(board.poll(min(wait, 0.05)))
         board.send(ticks[start:start + _CHUNK])
         take(board.poll())
+        if on_sent is not None:
+            on_sent(min(start + _CHUNK, len(ticks)))
     result = board.sync(timeout=sync_timeout)
     take(result.recommendations)
     seconds = time.perf_counter() - started

@@ -35,6 +35,31 @@ __all__ = ["HedgeCore"]
 
 
 class HedgeCore(wiring.Component):
+    """The hedging core (see the module docstring): S order books and L hedge legs behind one command stream.
+
+    Parameters
+    ----------
+    params : CoreParams
+        Symbols, levels, legs, widths, ``mul_latency`` and the compact variants.
+
+    Attributes
+    ----------
+    cmd : stream of ``command_layout(params)``
+        Ticks and register writes, in order.
+    recs : stream of ``recs_layout(params)``, always ready
+        ``latency`` cycles after each tick: one slot per leg (``fire`` set where the leg recommends an order).
+    trace : stream of ``snapshot_layout(params)``, always ready
+        The tick's book after the tick, for simulation.
+    cycle : Signal(32)
+        Free-running cycle counter (the recommendations' cycle stamps).
+    halted : Signal
+        The kill switch (``GlobalReg.HALT``): no recommendation while set.
+    ticks_in, recs_out, limit_blocked, price_blocked : Signal(32)
+        Counters (modulo 2^32) for the status registers.
+    hedge_positions : array of L signed 32-bit values
+        Each leg's hedge position H, for status reads.
+    """
+
     def __init__(self, params: CoreParams = CoreParams()):
         self._params = params
         super().__init__({

@@ -167,6 +167,32 @@ def hedge_position_write(m, leg, hedge_position, *, staged: bool = True) -> tupl
 
 
 class HedgeLeg(wiring.Component):
+    """One leg's hedge law, pipelined: a tick's book snapshot in, its recommendation ``leg_latency`` cycles later
+    (see the module docstring). :class:`~.compact_hedge_leg.CompactHedgeLeg` has the same ports.
+
+    Parameters
+    ----------
+    params : CoreParams
+        Widths and ``mul_latency``.
+
+    Attributes
+    ----------
+    book_valid, book_symbol, book_side, best_bid, best_ask, has_bid, has_ask : Signal
+        The book after a tick (stage s0): the leg evaluates it if the symbol is its own and the side a bid or ask.
+    halt : Signal
+        No recommendation while high.
+    write, write_addr, write_data : Signal
+        A register write (:class:`~.regmap.LegReg`), applied only while no tick is in flight.
+    busy : Signal
+        A write is still at work (the threshold's reciprocal, a write of H): the core sends nothing meanwhile.
+    fire, side, qty, price : Signal
+        The recommendation, for one cycle.
+    hedge_position : Signal(signed(32))
+        H: after the tick in the output cycle, and what status reads see.
+    limit_blocked, price_blocked : Signal
+        An order needed but blocked by the position limit or the price range, for one cycle.
+    """
+
     def __init__(self, params: CoreParams):
         self._params = params
         super().__init__(self._ports(params))

@@ -83,6 +83,29 @@ def _count(bits):
 
 
 class Multiplier(wiring.Component):
+    """``p = a * b + addend``, exact, in ``latency`` register stages (see the module docstring).
+
+    Parameters
+    ----------
+    a_shape, b_shape : ShapeLike
+        The operands.
+    latency : int
+        Register stages from ``a`` and ``b`` to ``p`` (>= 1).
+    addend_shape : ShapeLike or None
+        With an addend (read a cycle after the operands).
+    override_shape : ShapeLike or None
+        With ``override``/``override_value`` (replacing the result).
+
+    Attributes
+    ----------
+    a, b : Signal
+        Operands.
+    addend : Signal
+        Added to the product (with ``addend_shape``).
+    p : Signal
+        The product, full width, combinational from the last stage.
+    """
+
     def __init__(self, a_shape, b_shape, *, latency: int = 1, addend_shape=None, override_shape=None):
         a_shape, b_shape = Shape.cast(a_shape), Shape.cast(b_shape)
         if latency < 1:

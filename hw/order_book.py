@@ -30,6 +30,25 @@ __all__ = ["OrderBook"]
 
 
 class OrderBook(wiring.Component):
+    """The top-N books of every symbol, bids and asks (see the module docstring).
+
+    Parameters
+    ----------
+    params : CoreParams
+        S, N, the widths, ``legs`` (one copy of the best levels per leg) and ``compact_book``.
+
+    Attributes
+    ----------
+    tick_valid, tick_ready, tick : Signal
+        The tick to apply, in the cycle it is accepted.
+    busy : Signal
+        High while the compact book walks its levels (no tick is taken); always low for the parallel book.
+    snapshot_valid, snapshot : Signal
+        ``trace_latency`` cycles after the tick: its symbol's book after it.
+    best : array of L ``best_layout``
+        The best bid and ask with their presence, in the snapshot's cycle, a copy per leg.
+    """
+
     def __init__(self, params: CoreParams):
         self._params = params
         super().__init__({

@@ -41,6 +41,27 @@ YOSYS_REC_QUEUE_BLOCK_RAM = 'setattr -set ram_style "block" *.rec_queue.fifo/m:s
 
 
 class RecQueue(wiring.Component):
+    """The recommendation queue (see the module docstring).
+
+    Parameters
+    ----------
+    params : CoreParams
+        The core (its ``recs_layout``).
+    depth : int
+        Recommendation vectors the FIFO holds.
+    w_domain : str
+        The core's clock domain (``"sync"``: one clock, no crossing).
+
+    Attributes
+    ----------
+    recs : stream of ``recs_layout(params)``, always ready
+        The core's vectors (core domain).
+    rec : stream of ``rec_payload_layout``
+        REC payloads, one per fired slot, to the frame encoder.
+    dropped : Signal
+        Fired slots dropped this cycle because the queue was full (core domain).
+    """
+
     def __init__(self, params: CoreParams, depth: int = 16, *, w_domain: str = "sync"):
         self._params = params
         self._depth = depth

@@ -34,6 +34,20 @@ def threshold_recip(bps: int) -> int:
 
 
 class ThresholdDivider(wiring.Component):
+    """Computes ``threshold_recip(bps)`` by long division after ``start`` (61 cycles; see the module docstring).
+
+    Attributes
+    ----------
+    start : Signal
+        Starts a division of ``bps``.
+    bps : Signal(16)
+        The threshold in basis points, read with ``start``.
+    busy, finishing : Signal
+        High during the division; ``finishing`` in its last cycle.
+    recip : Signal
+        The reciprocal, valid once ``busy`` is low.
+    """
+
     recip_width = _RECIP_WIDTH
 
     start: In(1)
