@@ -162,12 +162,11 @@ class Board(ABC):
         ``design_hash`` (``0x...``), and ``design_matches``: whether this installation's gateware, built for those
         parameters, has the same hash (False: the board was built from other code)."""
         values, params = self._read_identity()
-        result = {name: values[reg] for reg, name in IDENTITY_NAMES.items()}
-        del result["variant"]
-        result.update(compact_book=params.compact_book, compact_leg=params.compact_leg,
-                      design_hash=f"{values[IdentityReg.DESIGN_HASH]:#010x}",
-                      design_matches=values[IdentityReg.DESIGN_HASH] == design_hash(params))
-        return result
+        result = {name: values[reg] for reg, name in IDENTITY_NAMES.items() if reg < IdentityReg.VARIANT}
+        return {**result, "compact_book": params.compact_book, "compact_leg": params.compact_leg,
+                "latency_cycles": values[IdentityReg.LATENCY],
+                "design_hash": f"{values[IdentityReg.DESIGN_HASH]:#010x}",
+                "design_matches": values[IdentityReg.DESIGN_HASH] == design_hash(params)}
 
     def read_params(self) -> CoreParams:
         """The core's parameters, as its identity registers give them."""
