@@ -7,11 +7,13 @@ One placement seed is one sample of what place and route can do with a design; a
 seed 1 only by luck, or misses by a hair, shows it here. The build is `hedgegate build`'s own (host/build.py),
 synthesised once (Yosys is deterministic) and placed and routed once per seed, in build/pnr-seeds-<board>/ (relative
 paths: the YoWASP tools cannot see /tmp). Prints every seed's fmax and the min / median / max with the machine and
-date, and appends the same lines to the results file.
+date, and appends the same lines to the results file; each seed's build report is kept as
+build/pnr-seeds-<board>/report-seed<N>.json (copy one into bench/results/ to cite it).
 """
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import statistics
@@ -41,6 +43,7 @@ def main():
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         report = build(args.board, clock_mhz=args.clock_mhz, seed=seed, build_dir=folder, reuse_synthesis=True)
         reports.append(report)
+        (folder / f"report-seed{seed}.json").write_text(json.dumps(report, indent=2) + "\n")   # to keep one
         lc = {k: f"{v['used']}/{v['available']}" for k, v in report["utilization"].items()
               if k in ("ICESTORM_LC", "ICESTORM_DSP", "TRELLIS_COMB", "TRELLIS_FF", "MULT18X18D")}
         steps = ", ".join(f"{k} {v:.0f} s" for k, v in report["steps_seconds"].items())

@@ -1,6 +1,6 @@
 """Benchmark: where the virtual board's time goes, and its end-to-end throughput.
 
-    python bench/vboard_throughput.py [TICKS.csv] [--config CONFIG.toml] [--repeat K]
+    python bench/vboard_throughput.py [TICKS.csv] [--config CONFIG.toml] [--repeat K] [--ratios 1,3,4,6]
 
 Three measurements on the same ticks (default: examples/ttf-eua-ticks.csv repeated 20 times, 100,000 ticks, with
 examples/ttf-hedge.toml):
@@ -58,6 +58,8 @@ def main():
     parser.add_argument("ticks", nargs="?", default=str(ROOT / "examples" / "ttf-eua-ticks.csv"))
     parser.add_argument("--config", default=str(ROOT / "examples" / "ttf-hedge.toml"))
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--ratios", default="",
+                        help="also the simulation alone at these serial-side cycles per core cycle (e.g. 1,3,4,6)")
     args = parser.parse_args()
     config = load_config(args.config)
     ticks = repeated(load_ticks(args.ticks, config.params), args.repeat)
@@ -75,14 +77,17 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "frames.bin"
         path.write_bytes(data)
-        line = subprocess.run([str(executable), "--bench", str(path)], capture_output=True, text=True,
-                              check=True).stdout.split()
-        result = dict(zip(line[::2], line[1::2]))
-        cycles, seconds = int(result["cycles"]), float(result["seconds"])
-        taken = int(result["cycles_to_take_them"])
-        print(f"{where}: simulation alone: {len(data)} bytes taken in {taken} cycles "
-              f"({taken / len(ticks):.2f} cycles per tick), {cycles} cycles in {seconds:.3f} s = "
-              f"{cycles / seconds:,.0f} cycles/s = {len(ticks) / seconds:,.0f} ticks/s")
+        for ratio in [None] + [int(r) for r in args.ratios.split(",") if r]:
+            line = subprocess.run([str(executable), "--bench", str(path)] + ([str(ratio)] if ratio else []),
+                                  capture_output=True, text=True, check=True).stdout.split()
+            result = dict(zip(line[::2], line[1::2]))
+            cycles, seconds = int(result["cycles"]), float(result["seconds"])
+            taken = int(result["cycles_to_take_them"])
+            print(f"{where}: simulation alone"
+                  + (f" (ratio {ratio} serial-side cycles per core cycle)" if ratio else " (the harness's ratio)")
+                  + f": {len(data)} bytes taken in {taken} serial-side cycles ({taken / len(ticks):.2f} per "
+                  f"tick), {cycles} cycles in {seconds:.3f} s = {cycles / seconds:,.0f} cycles/s = "
+                  f"{len(ticks) / seconds:,.0f} ticks/s")
 
         ticks_file = Path(folder) / "ticks.csv"
         write_ticks(ticks_file, ticks)

@@ -117,7 +117,9 @@ class DemoView:
             notes.append(f"FPGA core: the core alone, tick handshake to recommendation (not the link), in cycles "
                          f"stamped by the gateware on every recommendation, at the fmax of bench/results/"
                          f"{self.report_name}" + ("" if summary["report_matches"]
-                                                   else " (whose core is not the one that ran here)") + ".")
+                                                   else " (whose core is not the one that ran here)") + "."
+                         + ("" if summary["report_current"] else " The report was built from other gateware code "
+                            "than this installation's (its design hash differs): rebuild to refresh the fmax."))
         table.add_row("software model, Python", duration(model["p50"]), duration(model["p99"]),
                       duration(model["max"]), f"per tick, {summary['model_ticks']:,} ticks, this machine")
         notes.append("Software model: HedgeModel.tick (book update and every leg's law) timed per tick with "

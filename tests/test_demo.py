@@ -46,6 +46,7 @@ def test_demo_json_on_the_model(capsys):
     config, ticks = bundled()
     assert summary["same"] and summary["recommendations"] == len(run_model(config, ticks, trace=False)[0])
     assert summary["core_ns"] == {} and set(summary["model_ns"]) == {"p50", "p99", "max"}
+    assert isinstance(summary["report_current"], bool)
     assert summary["params"]["mul_latency"] == board_spec("ulx3s-85f").core.mul_latency
 
 
