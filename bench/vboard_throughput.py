@@ -30,7 +30,7 @@ from pathlib import Path
 from hedgegate.host import protocol
 from hedgegate.host.commands import config_writes
 from hedgegate.host.config import load_config
-from hedgegate.host.ticks import load_ticks, write_ticks
+from hedgegate.host.marketdata import load_ticks, write_ticks
 from hedgegate.sim.vboard import build_vboard
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,7 +62,7 @@ def main():
                         help="also the simulation alone at these serial-side cycles per core cycle (e.g. 1,3,4,6)")
     args = parser.parse_args()
     config = load_config(args.config)
-    ticks = repeated(load_ticks(args.ticks, config.params), args.repeat)
+    ticks = repeated(load_ticks(args.ticks, config.params).to_list(), args.repeat)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip() or "unknown"
     where = (f"{datetime.date.today()} {platform.node()} {platform.machine()} {os.cpu_count()} cores "

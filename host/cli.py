@@ -1,5 +1,7 @@
 """The ``hedgegate`` command.
 
+    hedgegate convert IN OUT [--format csv|parquet|dbn] [--to csv|parquet] [--depth N] [--symbols ID=INDEX,...]
+                      [--definitions DEFS.dbn] [--strict-symbols] [--config CONFIG.toml]
     hedgegate replay TICKS --config CONFIG.toml --backend model|sim --out RECS.jsonl [--trace TRACE.jsonl]
     hedgegate stream TICKS --config CONFIG.toml --port URL [--rate N] [--out RECS.jsonl] [--json]
     hedgegate status --port URL [--config CONFIG.toml] [--json]
@@ -7,6 +9,9 @@
     hedgegate board-sim [--listen 127.0.0.1:PORT] [--config CONFIG.toml | --symbols S --levels N --legs L]
     hedgegate build --board icebreaker|ulx3s-85f|ulx3s-25f [--clock-mhz F] [--seed N] [--build-dir DIR]
                     [--report REPORT.json] [--program]
+
+TICKS, IN: CSV, Parquet or Databento DBN (MBO, MBP-10), detected from the file; replay, stream and demo take the
+same --format, --symbols, --definitions and --strict-symbols options as convert.
 
 Errors in the input files are reported as one line, ``hedgegate: error: FILE:LINE: FIELD: what is wrong``, with exit
 status 2; a failing simulator or an unwritable output gives one line and exit status 1. No traceback is shown for
@@ -26,14 +31,54 @@ from .errors import InputError
 __all__ = ["main"]
 
 
+def _load_ticks(args, path, params, depth=None, quiet=False):
+    """The tick input of a command (any format, with its --format/--symbols/... options); what was skipped is said
+    on stderr in one line (unless ``quiet``)."""
+    from .marketdata import load_ticks, parse_symbol_map
+
+    symbols = None
+    if args.symbols is not None:
+        try:
+            symbols = parse_symbol_map(args.symbols)
+        except ValueError as exc:
+            raise InputError(None, None, "--symbols", str(exc)) from None
+    table = load_ticks(path, params, format=args.format, depth=depth, symbols=symbols,
+                       definitions=args.definitions, strict_symbols=args.strict_symbols)
+    if table.report.skipped and not quiet:
+        print(f"hedgegate: {table.report.summary(len(table))}", file=sys.stderr)
+    return table
+
+
+def _convert(args) -> int:
+    from ..hw.params import CoreParams
+    from .config import load_config
+    from .marketdata import write_ticks
+
+    if args.depth < 1:
+        return _fail(f"--depth must be >= 1, got {args.depth}", 2)
+    if args.config is not None:
+        params = load_config(args.config).params
+        if args.depth != params.levels:
+            print(f"hedgegate: warning: --depth {args.depth} but the config's engine keeps {params.levels} levels: "
+                  "its book is exact only when the two are equal", file=sys.stderr)
+    else:
+        params = CoreParams(symbols=1 << 16, levels=args.depth)    # the default core's widths; any symbol index
+    table = _load_ticks(args, args.input, params, depth=args.depth, quiet=True)
+    try:
+        written = write_ticks(args.output, table, args.to)
+    except OSError as exc:
+        return _fail(f"cannot write {args.output}: {exc.strerror or exc}", 1)
+    print(f"convert: {table.report.summary(len(table))} -> {args.output} ({written})", file=sys.stderr)
+    return 0
+
+
 def _replay(args) -> int:
     from ..sim.runner import SimError
     from .config import load_config
     from .replay import replay, write_recs, write_trace
-    from .ticks import load_ticks
 
     config = load_config(args.config)
-    ticks = load_ticks(args.ticks, config.params)
+    ticks = _load_ticks(args, args.ticks, config.params)
     started = time.perf_counter()
     try:
         recs, traces = replay(config, ticks, args.backend, trace=args.trace is not None)
@@ -103,10 +148,9 @@ def _stream(args) -> int:
     from .board import BoardError, open_board
     from .config import load_config
     from .stream import format_summary, lost_anything, print_recs, stream_ticks
-    from .ticks import load_ticks
 
     config = load_config(args.config)
-    ticks = load_ticks(args.ticks, config.params)
+    ticks = _load_ticks(args, args.ticks, config.params)
     if args.rate is not None and args.rate <= 0:
         return _fail(f"--rate must be > 0 ticks per second, got {args.rate:g}", 2)
     live = None if args.json else print_recs
@@ -166,11 +210,10 @@ def _demo(args) -> int:
     from .demo import DEMO_REPORT, demo_files, load_report, run_demo
     from .demo_view import DemoView
     from .stream import lost_anything
-    from .ticks import load_ticks
 
     default_ticks, default_config = demo_files()
     config = load_config(args.config or default_config)
-    ticks = load_ticks(args.ticks or default_ticks, config.params)
+    ticks = _load_ticks(args, args.ticks or default_ticks, config.params)
     if args.rate < 0:
         return _fail(f"--rate must be >= 0 ticks per second (0: as fast as the link), got {args.rate:g}", 2)
     report = load_report()
@@ -245,10 +288,39 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hedgegate {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    from .marketdata import FORMATS, OUTPUT_FORMATS
+
+    def tick_options(command):
+        command.add_argument("--format", choices=FORMATS, help="the input's format (default: from its first bytes)")
+        command.add_argument("--symbols", metavar="ID=INDEX,...",
+                             help="DBN: instrument ids or raw symbols -> engine symbol indices (default: the "
+                                  "instrument of a single-instrument file -> 0)")
+        command.add_argument("--definitions", action="append", default=[], metavar="DEFS.dbn",
+                             help="DBN instrument definitions, to name instruments by raw symbol in --symbols "
+                                  "(repeatable)")
+        command.add_argument("--strict-symbols", action="store_true",
+                             help="DBN: an instrument without a mapping is an error (default: skipped, counted)")
+
+    convert = commands.add_parser("convert", help="convert market data (CSV, Parquet, DBN) to CSV or Parquet ticks",
+                                  description="Read IN (CSV, Parquet, or Databento DBN MBO / MBP-10) as the "
+                                              "engine's ticks and write them to OUT as CSV or Parquet (from its "
+                                              "name, or --to), with a one-line summary: records read, ticks "
+                                              "written, skipped by reason. OUT is written whole or not at all.")
+    convert.add_argument("input", metavar="IN", help="market data file")
+    convert.add_argument("output", metavar="OUT", help="tick file to write (.csv or .parquet)")
+    tick_options(convert)
+    convert.add_argument("--to", choices=OUTPUT_FORMATS, help="OUT's format (default: from its name, else csv)")
+    convert.add_argument("--depth", type=int, default=10, metavar="N",
+                         help="levels per side kept exact (the engine's N; default 10)")
+    convert.add_argument("--config", metavar="CONFIG.toml",
+                         help="check prices, sizes and symbols against this engine's widths (default: 32-bit)")
+    convert.set_defaults(run=_convert)
+
     replay = commands.add_parser("replay", help="replay a tick file through the model or the simulated gateware",
                                  description="Replay TICKS (CSV: ts_ns,symbol,side,price,qty) through a backend "
                                              "and write its hedge recommendations as JSON lines.")
-    replay.add_argument("ticks", metavar="TICKS", help="tick file (CSV)")
+    replay.add_argument("ticks", metavar="TICKS", help="tick file: CSV, Parquet or DBN (MBO, MBP-10)")
+    tick_options(replay)
     replay.add_argument("--config", required=True, metavar="CONFIG.toml", help="engine and leg configuration")
     from .replay import BACKENDS as REPLAY_BACKENDS
     replay.add_argument("--backend", required=True, choices=tuple(REPLAY_BACKENDS),
@@ -271,7 +343,8 @@ def _parser() -> argparse.ArgumentParser:
                                  description="Load CONFIG into the board's registers, stream TICKS to it, print "
                                              "recommendations as they arrive and a summary. Exit status 1 if "
                                              "ticks or recommendations were lost on the link.")
-    stream.add_argument("ticks", metavar="TICKS", help="tick file (CSV)")
+    stream.add_argument("ticks", metavar="TICKS", help="tick file: CSV, Parquet or DBN (MBO, MBP-10)")
+    tick_options(stream)
     stream.add_argument("--config", required=True, metavar="CONFIG.toml", help="engine and leg configuration")
     port_options(stream)
     stream.add_argument("--rate", type=float, metavar="N", help="ticks per second (default: as fast as the link)")
@@ -294,7 +367,8 @@ def _parser() -> argparse.ArgumentParser:
                                            "the bundled TTF gas / EUA carbon example session through it with a "
                                            "two-leg hedge, show the legs and recommendations live, and compare "
                                            "the core's latency with the software model's, measured in this run.")
-    demo.add_argument("--ticks", metavar="TICKS", help="another tick file (default: the bundled session)")
+    demo.add_argument("--ticks", metavar="TICKS", help="another tick file, any format (default: the bundled session)")
+    tick_options(demo)
     demo.add_argument("--config", metavar="CONFIG.toml", help="another config (default: the bundled two-leg hedge)")
     demo.add_argument("--rate", type=float, default=1000.0, metavar="N",
                       help="ticks per second, to watch it (default 1000; 0: as fast as the link)")

@@ -1,4 +1,6 @@
-"""Tick files: CSV with the exact header ``ts_ns,symbol,side,price,qty`` and one tick per line.
+"""The engine's tick, and the rules of its CSV format: the exact header ``ts_ns,symbol,side,price,qty`` and one tick
+per line. Files of every format are read by :func:`hedgegate.host.marketdata.load_ticks`; its CSV reader converts the
+common rows column-wise and hands every other row to :func:`parse_row` here, the one place rows are judged.
 
 Rules (every row is validated the same way, whatever its side):
 
@@ -24,8 +26,8 @@ from dataclasses import dataclass
 
 from ..hw.layouts import TickSide as Side   # the side column's codes are the core's tick sides
 from ..hw.params import CoreParams
-from .errors import InputError, excerpt, read_input
-from .numbers import check_price, check_range, format_milli, parse_decimal, to_milli
+from .errors import InputError, excerpt
+from .numbers import check_price, check_range, parse_decimal, to_milli
 
 HEADER = "ts_ns,symbol,side,price,qty"
 TS_MAX = (1 << 64) - 1
@@ -39,11 +41,6 @@ class Tick:
     side: Side
     price: int
     qty: int
-
-
-def load_ticks(path, params: CoreParams) -> list[Tick]:
-    """Read and validate the tick file at ``path``; InputError on any problem."""
-    return parse_ticks(read_input(path), params, path)
 
 
 def parse_ticks(source, params: CoreParams, path="<ticks>") -> list[Tick]:
@@ -71,23 +68,15 @@ def parse_ticks(source, params: CoreParams, path="<ticks>") -> list[Tick]:
             if ts <= TS_MAX and symbol < symbols and price_min <= price <= price_max and qty <= qty_max:
                 ticks.append(Tick(ts, symbol, sides[side], price, qty))
                 continue
-        ticks.append(_parse_row(line, params, path, lineno))
+        ticks.append(parse_row(line, params, path, lineno))
     if lineno == 0:
         raise InputError(path, 1, "header", f"empty file, expected the header {HEADER!r}")
     return ticks
 
 
-def write_ticks(path, ticks) -> None:
-    """Write ``ticks`` as a tick file (``\\n`` line endings, exact prices) that :func:`load_ticks` reads back."""
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        f.write(HEADER + "\n")
-        f.writelines(f"{t.ts_ns},{t.symbol},{_NAMES[t.side]},{format_milli(t.price)},{t.qty}\n" for t in ticks)
-
-
 # Row parsing ---------------------------------------------------------------------------------------------------------
 
 _SIDES = {side.name.lower(): side for side in Side}
-_NAMES = {side: name for name, side in _SIDES.items()}
 _FAST_ROW = re.compile(r"([0-9]{1,20}),([0-9]{1,20}),(bid|ask|trade|clear),(-?)([0-9]{1,20})(?:\.([0-9]{1,3}))?,"
                        r"([0-9]{1,20})")
 
@@ -115,7 +104,7 @@ _COLUMNS = {
 }
 
 
-def _parse_row(line: str, params: CoreParams, path, lineno: int) -> Tick:
+def parse_row(line: str, params: CoreParams, path, lineno: int) -> Tick:
     if not line.strip():
         raise InputError(path, lineno, "row", "blank line")
     fields = line.split(",")

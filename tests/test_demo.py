@@ -11,14 +11,14 @@ from hedgegate.host.cli import main
 from hedgegate.host.config import load_config
 from hedgegate.host.demo import DEMO_REPORT, demo_files, load_report, time_model
 from hedgegate.host.replay import run_model
-from hedgegate.host.ticks import load_ticks
+from hedgegate.host.marketdata import load_ticks
 from hedgegate.hw.board import board as board_spec
 
 
 def bundled():
     ticks_path, config_path = demo_files()
     config = load_config(config_path)
-    return config, load_ticks(ticks_path, config.params)
+    return config, load_ticks(ticks_path, config.params).to_list()
 
 
 def test_bundled_files_and_report():

@@ -1,4 +1,5 @@
-"""Tick CSV loader/writer (hedgegate.host.ticks)."""
+"""The CSV tick format: its row rules (hedgegate.host.ticks) and its column-wise reader and writer
+(hedgegate.host.marketdata.csv), which must accept, reject and convert exactly as the rules do."""
 
 import random
 
@@ -7,11 +8,17 @@ import pytest
 from hedgegate.host import ticks as ticks_mod
 from hedgegate.host.errors import InputError
 from hedgegate.host.numbers import format_milli, parse_decimal, to_milli
-from hedgegate.host.ticks import HEADER, Side, Tick, load_ticks, parse_ticks, write_ticks
+from hedgegate.host.marketdata import load_ticks as load_any, write_ticks
+from hedgegate.host.ticks import HEADER, Side, Tick, parse_ticks
 from hedgegate.hw.params import CoreParams
 
 P = CoreParams()                       # 4 symbols, 32-bit prices and quantities
 H = HEADER + "\n"
+
+
+def load_ticks(path, params):
+    """The CSV through the one loader, as a list of Ticks."""
+    return load_any(path, params, format="csv").to_list()
 
 
 def test_side_codes():
@@ -149,7 +156,7 @@ def test_fast_path_matches_general_parser():
     assert 8000 < fast < 12000          # both paths are exercised
     errors = 0
     for row in rows:
-        general = _outcome(lambda: ticks_mod._parse_row(row, P, "t", 2))
+        general = _outcome(lambda: ticks_mod.parse_row(row, P, "t", 2))
         assert _outcome(lambda: parse_ticks([HEADER, row], P, "t")) == (
             general if isinstance(general, str) else [general])
         if isinstance(general, str):
@@ -179,7 +186,7 @@ def test_write_format_and_round_trip(tmp_path):
              Tick(4, 2, Side.CLEAR, 45500, 0), Tick(2**64 - 1, 3, Side.BID, -2**31, 2**32 - 1)]
     write_ticks(path, ticks)
     assert path.read_bytes() == (b"ts_ns,symbol,side,price,qty\n1,0,bid,45.035,10\n2,3,ask,-0.001,0\n"
-                                 b"3,1,trade,0,5\n4,2,clear,45.5,0\n"
+                                 b"3,1,trade,0.000,5\n4,2,clear,45.500,0\n"
                                  b"18446744073709551615,3,bid,-2147483.648,4294967295\n")
     assert load_ticks(path, P) == ticks
 
@@ -222,3 +229,41 @@ def test_many_rows_round_trip(tmp_path):
     path = tmp_path / "big.csv"
     write_ticks(path, ticks)
     assert load_ticks(path, P) == ticks
+
+
+def test_column_reader_matches_row_parser(tmp_path):
+    """The column-wise reader gives what the per-row rules give: the same ticks for a file of valid rows (common and
+    unusual forms mixed), and the same first error, with the same line, for a file with a bad row."""
+    rng = random.Random(7)
+    rows = [f"{rng.choice([rng.randrange(2**64), rng.randrange(10**6)])},{rng.randrange(5)},"
+            f"{rng.choice(['bid', 'ask', 'trade', 'clear', 'BID', 'sell'])},{_random_price(rng)},"
+            f"{rng.choice([rng.randrange(2**32 + 2), rng.randrange(100)])}" for _ in range(20000)]
+    outcomes = [_outcome(lambda: ticks_mod.parse_row(row, P, "t", 2)) for row in rows]
+    good = [(row, tick) for row, tick in zip(rows, outcomes) if not isinstance(tick, str)]
+    assert 5000 < len(good) < 15000
+    path = tmp_path / "t.csv"
+    path.write_text(H + "".join(row + "\n" for row, _ in good))
+    assert load_ticks(path, P) == [tick for _, tick in good]
+    bad = [(row, error) for row, error in zip(rows, outcomes) if isinstance(error, str)]
+    for row, error in bad[:150]:
+        before = rng.randrange(4)
+        path.write_text(H + "".join(r + "\n" for r, _ in good[:before]) + row + "\n" + good[-1][0] + "\n")
+        with pytest.raises(InputError) as info:
+            load_ticks(path, P)
+        assert str(info.value) == error.replace("t:2:", f"{path}:{before + 2}:")
+
+
+@pytest.mark.parametrize("body, line, field", [
+    ("1,0,bid,1,1\n\n2,0,bid,1,1\n", 3, "row"),              # a blank line in the middle
+    ("1,0,bid,1,1\n2,0,bid,1\n", 3, "row"),                   # four fields
+    ("1,0,bid,1,1\n2,0,bid,1,1,5\n", 3, "row"),               # six
+    ("1,0,bid,1,1\n\"2\",0,bid,1,1\n", 3, "ts_ns"),           # quotes are not CSV quoting here
+    ("1,0,bid,1,1\n2,0,bid, 1,1\n", 3, "price"),              # no spaces
+    ("1,0,bid,1,1\r2,0,bid,1,1\n", 2, "row"),                 # a lone CR is not a line end: 9 fields
+])
+def test_column_reader_strict_like_rows(tmp_path, body, line, field):
+    path = tmp_path / "t.csv"
+    path.write_bytes((H + body).encode())
+    with pytest.raises(InputError) as info:
+        load_ticks(path, P)
+    assert (info.value.line, info.value.field) == (line, field)
