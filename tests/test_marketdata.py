@@ -134,7 +134,8 @@ def test_time_order_is_checked_when_asked(tmp_path):
     table = load_ticks(path, P)                        # replay ignores ts_ns ...
     with pytest.raises(InputError) as info:            # ... commands that use time call this
         check_time_order(table, path)
-    assert str(info.value) == f"{path}: line 4: ts_ns 4 is before the previous tick's 5: timestamps must not go backwards"
+    assert str(info.value) == (f"{path}: line 4: ts_ns 4 is before the previous tick's 5: timestamps must not go "
+                               "backwards")
     check_time_order(table[:2], path)
 
 

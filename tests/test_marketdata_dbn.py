@@ -17,13 +17,16 @@ from hedgegate.hw.params import CoreParams
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 ES_MBO = DATA / "esh4-glbx-mdp3-20231225.mbo.dbn.zst"
-TTF = {schema: DATA / f"ttf-ndex-impact.{schema}.dbn.zst" for schema in ("mbo", "mbp-10", "definition")}
+# Databento's TTF fixtures (Apache-2.0) are bundled in examples/data, so their tests run in every clone.
+TTF = {schema: Path(__file__).resolve().parents[1] / "examples" / "data" / f"ttf-ndex-impact.{schema}.dbn.zst"
+       for schema in ("mbo", "mbp-10", "definition")}
 NANO = 1_000_000          # DBN price units per milli-unit
 
 
 def shared(path: Path) -> Path:
     if not path.exists():
-        pytest.skip(f"{path.name} not here: the reference data folder ../shared/data is absent (a fresh clone has none)")
+        pytest.skip(f"{path.name} not here: the reference data folder ../shared/data is absent (a user's clone has "
+                    "none)")
     return path
 
 

@@ -100,8 +100,9 @@ def _symbol_map(path, metadata, records, params, symbols, definitions) -> tuple[
         present = sorted({record.instrument_id for record in records})
         if len(present) > 1:
             listed = ", ".join(f"{i} ({names[i]})" if i in names else str(i) for i in present[:8])
-            raise InputError(path, None, None, f"{len(present)} instruments ({listed}{', ...' if len(present) > 8 else ''}); "
-                                               "map them to the engine's symbols with --symbols ID=INDEX,...")
+            more = ", ..." if len(present) > 8 else ""
+            raise InputError(path, None, None, f"{len(present)} instruments ({listed}{more}); map them to the "
+                                               "engine's symbols with --symbols ID=INDEX,...")
         return {i: 0 for i in present}, names
     mapping = {}
     for key, index in symbols.items():
@@ -159,9 +160,9 @@ def _milli(price: int, params, path, row, what="price") -> int:
         raise InputError(path, None, f"record {row}", f"{what} {price / 1e9:.9f} is not on the milli-unit grid "
                                                       "(0.001); the engine's prices are milli-units")
     if not params.price_min <= milli <= params.price_max:
+        lo, hi = format_milli(params.price_min), format_milli(params.price_max)
         raise InputError(path, None, f"record {row}", f"{what} {format_milli(milli)} does not fit the core's "
-                                                      f"{params.price_width}-bit prices ({format_milli(params.price_min)}"
-                                                      f" .. {format_milli(params.price_max)})")
+                                                      f"{params.price_width}-bit prices ({lo} .. {hi})")
     return milli
 
 

@@ -130,7 +130,7 @@ def _prices(column: pa.Array, path) -> np.ndarray:
     x = column.to_numpy()
     bad = ~np.isfinite(x) | (np.abs(x) >= 1e15)
     if bad.any():
-        _fail_at(path, bad, "price", lambda row: f"{x[row]!r} is not a price")
+        _fail_at(path, bad, "price", lambda row: f"{float(x[row])!r} is not a price")
     milli = np.round(x * 1000.0)
     exact = milli / 1000.0 == x    # then milli/1000 is the float's shortest decimal (unique with 3 decimals here)
     milli = milli.astype(np.int64)
