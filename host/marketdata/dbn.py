@@ -203,11 +203,19 @@ def read_dbn(path, params, *, depth: int | None = None, symbols: dict | None = N
     return ticks.table(report)
 
 
-def _unmapped(instrument, names, path, row, strict, skipped):
-    name = f"{instrument} ({names[instrument]})" if instrument in names else str(instrument)
-    if strict:
-        raise InputError(path, None, f"record {row}", f"instrument {name} has no symbol mapping (--symbols)")
-    skipped[f"unmapped instrument {name}"] += 1
+def _mapped(records, mapping, names, path, strict, skipped):
+    """(record number, record, symbol index) for the records of mapped instruments; the others are skipped and
+    counted (or, ``strict``, an error)."""
+    for row, record in enumerate(records, 1):
+        symbol = mapping.get(record.instrument_id)
+        if symbol is not None:
+            yield row, record, symbol
+            continue
+        instrument = record.instrument_id
+        name = f"{instrument} ({names[instrument]})" if instrument in names else str(instrument)
+        if strict:
+            raise InputError(path, None, f"record {row}", f"instrument {name} has no symbol mapping (--symbols)")
+        skipped[f"unmapped instrument {name}"] += 1
 
 
 def _mbo(records, mapping, names, depth, params, path, strict, ticks, skipped):
@@ -215,12 +223,8 @@ def _mbo(records, mapping, names, depth, params, path, strict, ticks, skipped):
     add, ADD, CANCEL, MODIFY, CLEAR, TRADE = ticks.add, _ACTION.ADD, _ACTION.CANCEL, _ACTION.MODIFY, \
         _ACTION.CLEAR, _ACTION.TRADE
     milli, sides, tob = _milli, _SIDES, dbn.F_TOB
-    for row, record in enumerate(records, 1):
+    for row, record, symbol in _mapped(records, mapping, names, path, strict, skipped):
         instrument = record.instrument_id
-        symbol = mapping.get(instrument)
-        if symbol is None:
-            _unmapped(instrument, names, path, row, strict, skipped)
-            continue
         book = books.get(instrument)
         if book is None:
             book = books[instrument] = LevelBook(depth, ticks.level)
@@ -279,12 +283,8 @@ def _mbo(records, mapping, names, depth, params, path, strict, ticks, skipped):
 def _mbp10(records, mapping, names, depth, params, path, strict, ticks, skipped):
     previous = {}
     TRADE, undefined, milli = _ACTION.TRADE, dbn.UNDEF_PRICE, _milli
-    for row, record in enumerate(records, 1):
+    for row, record, symbol in _mapped(records, mapping, names, path, strict, skipped):
         instrument = record.instrument_id
-        symbol = mapping.get(instrument)
-        if symbol is None:
-            _unmapped(instrument, names, path, row, strict, skipped)
-            continue
         ticks.at(record.ts_recv, symbol, row)
         bids, asks = [], []
         for level in record.levels[:depth]:
