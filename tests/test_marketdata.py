@@ -7,7 +7,7 @@ import random
 from decimal import Decimal
 from pathlib import Path
 
-import numpy as np
+import databento_dbn as dbn
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -213,3 +213,27 @@ def test_bad_input_writes_nothing(tmp_path, capsys):
                                    "symbol, then a symbol index)\n")
     status, _, err = run(capsys, "convert", EXAMPLE_TICKS, out, "--depth", "0")
     assert status == 2 and "--depth must be >= 1" in err
+
+
+def test_stream_takes_dbn_and_bad_dbn_is_one_line(tmp_path, capsys):
+    """stream reads DBN like replay does (same recommendations); a truncated DBN file: exit 2, one line."""
+    ttf = ROOT / "examples" / "data" / "ttf-ndex-impact.mbp-10.dbn.zst"
+    replayed, streamed = tmp_path / "replay.jsonl", tmp_path / "stream.jsonl"
+    assert run(capsys, "replay", ttf, "--config", EXAMPLE_CONFIG, "--backend", "model", "--out", replayed)[0] == 0
+    status, out, err = run(capsys, "stream", ttf, "--config", EXAMPLE_CONFIG, "--port", "model", "--json", "--out",
+                           streamed)
+    assert status == 0, err
+    assert json.loads(out)["ticks"] == 15 and replayed.read_text() == streamed.read_text()
+    assert len(replayed.read_text().splitlines()) == 4                    # 9,000 MWh bought in 2,500 slices
+    cut, whole = tmp_path / "cut.dbn", tmp_path / "whole.dbn"
+    decoder = dbn.DBNDecoder(compression=dbn.Compression.ZSTD)
+    decoder.write(ttf.read_bytes())
+    metadata, *records = decoder.decode()
+    whole.write_bytes(metadata.encode() + b"".join(bytes(r) for r in records))
+    assert load_ticks(whole, P) == load_ticks(ttf, P)                      # plain DBN reads as the zstd one
+    cut.write_bytes(whole.read_bytes()[:-1])
+    status, _, err = run(capsys, "replay", cut, "--config", EXAMPLE_CONFIG, "--backend", "model", "--out",
+                         tmp_path / "r.jsonl")
+    assert status == 2 and err.count("\n") == 1
+    left = len(bytes(records[-1])) - 1
+    assert err == f"hedgegate: error: {cut}: record 4: truncated file: only {left} bytes of this record\n"
