@@ -2,6 +2,7 @@
 
     hedgegate convert IN OUT [--format csv|parquet|dbn] [--to csv|parquet] [--depth N] [--symbols ID=INDEX,...]
                       [--definitions DEFS.dbn] [--strict-symbols] [--config CONFIG.toml]
+    hedgegate strategy delta|mvhr|mean-reversion|delta-gamma|spark-spread [options] [--json]
     hedgegate replay TICKS --config CONFIG.toml --backend model|sim --out RECS.jsonl [--trace TRACE.jsonl]
     hedgegate stream TICKS --config CONFIG.toml --port URL [--rate N] [--out RECS.jsonl] [--json]
     hedgegate status --port URL [--config CONFIG.toml] [--json]
@@ -315,6 +316,9 @@ def _parser() -> argparse.ArgumentParser:
     convert.add_argument("--config", metavar="CONFIG.toml",
                          help="check prices, sizes and symbols against this engine's widths (default: 32-bit)")
     convert.set_defaults(run=_convert)
+
+    from .strategy_cli import add_strategy_parser
+    add_strategy_parser(commands)
 
     replay = commands.add_parser("replay", help="replay a tick file through the model or the simulated gateware",
                                  description="Replay TICKS (CSV: ts_ns,symbol,side,price,qty) through a backend "

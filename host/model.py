@@ -15,13 +15,15 @@ from .commands import Write
 from .numbers import rha_shift, saturate
 from .recommendation import Recommendation
 
-__all__ = ["HedgeModel"]
+__all__ = ["HedgeModel", "update_side"]
 
 
 Level = tuple[int, int]   # (price, qty)
 
 
-def _update_side(levels: list[Level], price: int, qty: int, descending: bool, depth: int):
+def update_side(levels: list[Level], price: int, qty: int, descending: bool, depth: int):
+    """One side's level update, the book's rule: set the size at ``price`` (0 removes the level); a new price better
+    than the ``depth``-th pushes the last level out, one worse than all ``depth`` levels is ignored."""
     for i, (level_price, _) in enumerate(levels):
         if level_price == price:
             if qty:
@@ -106,7 +108,7 @@ class HedgeModel:
             self.asks[symbol].clear()
         elif side in (TickSide.BID, TickSide.ASK):
             levels = self.bids[symbol] if side == TickSide.BID else self.asks[symbol]
-            _update_side(levels, price, qty, side == TickSide.BID, self.params.levels)
+            update_side(levels, price, qty, side == TickSide.BID, self.params.levels)
         if side not in (TickSide.BID, TickSide.ASK):
             return []
         recs = []

@@ -12,7 +12,7 @@ import sys
 import time
 
 from .board import STATUS_NAMES, Board
-from .commands import config_writes
+from .commands import Write, config_writes
 
 __all__ = ["stream_ticks", "percentiles", "format_summary", "lost_anything", "print_recs"]
 
@@ -34,10 +34,12 @@ def percentiles(values, points=(50, 99, 100)) -> dict:
 def stream_ticks(board: Board, config, ticks, *, rate: float | None = None, on_recs=None, on_sent=None,
                  sync_timeout: float = 30.0) -> dict:
     """Streams ``ticks`` through ``board`` after loading ``config``; returns the summary (see docs/cli.md) with the
-    recommendations under ``"recs"``. ``on_recs(list)`` is called with each batch as it arrives, ``on_sent(n)``
+    recommendations under ``"recs"``. ``ticks`` may hold register writes between the ticks (a strategy's pushes,
+    :class:`~hedgegate.host.strategies.StrategyRunner`), applied exactly there. ``on_recs(list)`` is called with each batch as it arrives, ``on_sent(n)``
     with the number of ticks sent so far after each chunk."""
     board.send(config_writes(config))
     board.mark()
+    tick_count = _tick_count(ticks)
     recs = []
 
     def take(batch):
@@ -63,7 +65,7 @@ def stream_ticks(board: Board, config, ticks, *, rate: float | None = None, on_r
     link = board.link_counters
     return {
         "board": board.name,
-        "ticks": len(ticks),
+        "ticks": tick_count,
         "ticks_taken": result.ticks_in,
         "ticks_lost": result.ticks_lost,
         "recommendations": len(recs),
@@ -78,11 +80,18 @@ def stream_ticks(board: Board, config, ticks, *, rate: float | None = None, on_r
         "board_counters": {name: status[name] for name in STATUS_NAMES.values()},
         "host_counters": link,
         "seconds": seconds,
-        "ticks_per_second": len(ticks) / seconds if seconds > 0 else None,
+        "ticks_per_second": tick_count / seconds if seconds > 0 else None,
         "latency_cycles": percentiles(latencies),
         "hedge_positions": status["hedge_positions"],
         "recs": recs,
     }
+
+
+def _tick_count(commands) -> int:
+    """Ticks among ``commands`` (a strategy runner's stream has register writes between them)."""
+    if not isinstance(commands, list):
+        return len(commands)              # a TickTable: ticks only
+    return sum(1 for command in commands if not isinstance(command, Write))
 
 
 def format_summary(summary: dict) -> str:

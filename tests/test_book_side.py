@@ -9,7 +9,7 @@ import random
 import pytest
 from amaranth.sim import Simulator
 
-from hedgegate.host.model import _update_side
+from hedgegate.host.model import update_side
 from hedgegate.hw.book_side import BookSide
 from hedgegate.hw.compact_book_side import CompactBookSide
 from hedgegate.hw.layouts import SideCodec
@@ -48,7 +48,7 @@ def test_book_side_matches_model(compact, descending, symbols, depth):
                 if kind == "clear":
                     books[symbol] = []
                 elif kind == "update":
-                    _update_side(books[symbol], price, qty, descending, depth)
+                    update_side(books[symbol], price, qty, descending, depth)
                 expected[cycle + delay] = (f"cycle {cycle}: symbol {symbol} {kind} price {price} qty {qty}",
                                            list(books[symbol]))
             want = expected.pop(cycle, None)

@@ -131,3 +131,50 @@ def test_corrupted_link_to_the_gateware(board_sim):
     with SerialBoard(board_sim, PARAMS, timeout=5) as board:
         status = board.status()
     assert status["crc_errors"] + status["frame_errors"] > 0 and seconds < 60
+
+
+def test_strategy_pushes_mid_stream_equal_the_model(board_sim):
+    """Two strategies re-estimated every 150 ticks from the stream itself (MVHR on leg 0, mean reversion on leg 1),
+    their writes pushed between ticks: the virtual board's recommendations are the model board's, one for one."""
+    from hedgegate.host.board import open_board
+    from hedgegate.host.config import EngineConfig, LegConfig
+    from hedgegate.host.stream import stream_ticks
+    from hedgegate.host.strategies import MeanReversionHedge, MeanReversionParams, MVHRStrategy, StrategyRunner
+    from hedgegate.host.ticks import Side, Tick
+
+    rng = random.Random(11)
+    ticks = [Tick(0, s, Side.CLEAR, 0, 0) for s in range(2)]        # the board keeps books from earlier tests
+    mids, quotes = [30_000, 70_000], [None, None]
+    for i in range(3000):
+        symbol = rng.randrange(2)
+        if symbol == 0:
+            mids[0] += rng.choice([-10, -5, 0, 5, 10])                 # a random walk (the hedge instrument)
+        else:
+            mids[1] += round(0.2 * (70_000 - mids[1])) + rng.choice([-30, -10, 0, 10, 30])   # mean-reverting
+        bid, ask = mids[symbol] - 5, mids[symbol] + 5
+        if quotes[symbol] is not None:
+            for side, old in zip((Side.BID, Side.ASK), quotes[symbol]):
+                ticks.append(Tick(i, symbol, side, old, 0))
+        ticks += [Tick(i, symbol, Side.BID, bid, rng.randrange(1, 100)), Tick(i, symbol, Side.ASK, ask, 50)]
+        quotes[symbol] = (bid, ask)
+    legs = (LegConfig(symbol=0, position=-5000, min_qty=20, threshold_bps=50),
+            LegConfig(symbol=1, position=-3000, min_qty=20, threshold_bps=50))
+    config = EngineConfig(PARAMS, legs)
+
+    def run(port):
+        runner = StrategyRunner(config, [MVHRStrategy(20, exposure_symbol=1, hedge_symbol=0, leg=0),
+                                         MeanReversionHedge(MeanReversionParams(None, 1.0, 0.5), symbol=1, leg=1,
+                                                            window=30)],
+                                every_ticks=150, bar_ticks=25)
+        commands = runner.plan(ticks)
+        with (open_board("model", PARAMS) if port == "model" else SerialBoard(port, PARAMS)) as board:
+            summary = stream_ticks(board, config, commands)
+        return runner, summary
+
+    model_runner, model = run("model")
+    board_runner, board = run(board_sim)
+    pushed = [p for p in model_runner.log if p.pushes]
+    assert len(pushed) >= 10 and len({p.pushes[0].registers[LegReg.HEDGE_RATIO] for p in pushed}) >= 5
+    assert model["recommendations"] >= 20 and board["rec_overflow"] == 0 and board["lost_recommendations"] == 0
+    assert [r.to_json(latency=False) for r in board["recs"]] == [r.to_json(latency=False) for r in model["recs"]]
+    assert board["hedge_positions"] == model["hedge_positions"]
