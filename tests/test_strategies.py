@@ -298,3 +298,37 @@ def test_runner_pushes_between_the_same_ticks():
     # the config's ratio 1 from the first tick with both sides, then each push from the tick after it
     assert [rec.hedge_position for rec in recs] == [1000, 500, 1000, 1500, 2000, 500, 1000, 1500]
     assert [rec.tick for rec in recs] == [1, 100, 200, 300, 400, 500, 600, 700]
+
+
+def test_custom_strategy_example():
+    """examples/custom_strategy.py: a user's strategy through the runner and the model, its pushes as it says."""
+    import runpy
+    example = runpy.run_path(str(Path(__file__).resolve().parents[1] / "examples" / "custom_strategy.py"))
+    runner, summary = example["main"]()
+    pushed = [entry for entry in runner.log if entry.pushes]
+    assert len(pushed) > 10 and summary["recommendations"] > 0
+    assert runner.log[0].error.startswith("symbol 0: ")                         # the window was still filling
+    for entry in pushed:
+        push = entry.pushes[0]
+        ratio = min(1.0, 0.01 / push.estimates["realised_vol"])
+        assert push.registers[LegReg.HEDGE_RATIO] == round(ratio * 65536)
+
+
+def test_runner_exchange_time_cadence():
+    """every_ns / bar_ns: an evaluation, and a bar closed on the last mid before it, ahead of the first tick at or
+    past each multiple of the period."""
+    from hedgegate.host.strategies import StrategyRunner
+    ticks = [Tick(ts, 0, side, price, 1) for ts, side, price in
+             [(5, Side.BID, 100), (7, Side.ASK, 110), (12, Side.BID, 102), (25, Side.ASK, 112), (26, Side.BID, 104),
+              (31, Side.ASK, 114), (59, Side.BID, 90)]]
+    config = EngineConfig(CoreParams(symbols=1, legs=1), (LegConfig(symbol=0),))
+    seen = []
+
+    class Recorder:
+        def compute(self, market, params):
+            seen.append(list(market.series(0)))
+            return []
+    runner = StrategyRunner(config, [Recorder()], every_ns=10, bar_ns=10)
+    runner.plan(ticks)
+    assert [entry.tick for entry in runner.log] == [1, 2, 4, 5]             # before the ticks at ts 12, 25, 31, 59
+    assert seen == [[0.105], [0.105, 0.106], [0.105, 0.106, 0.107], [0.105, 0.106, 0.107, 0.107]]

@@ -21,8 +21,8 @@ __all__ = ["StrategyRunner", "Push"]
 
 @dataclass(frozen=True)
 class Push:
-    """One evaluation: after tick ``tick`` (0-based), the strategies' :class:`~.registers.LegPush` list, or the
-    ``error`` that kept one from pushing."""
+    """One evaluation: after tick ``tick`` (0-based; -1: before the first, or on demand), the strategies'
+    :class:`~.registers.LegPush` list, or the ``error`` that kept one from pushing."""
     tick: int
     pushes: list
     error: str | None = None
@@ -97,32 +97,31 @@ class StrategyRunner:
         return [write for push in pushes for write in push.writes()]
 
     def plan(self, ticks) -> list:
-        """The command stream: the ticks, with the strategies' writes after the ticks that trigger them."""
+        """The command stream: the ticks, with the strategies' writes between them. Tick cadences act after the
+        N-th tick; exchange-time cadences before the first tick at or past each boundary, on the market as it was
+        (a bar's close is the last mid within it)."""
         commands = []
         next_eval = next_bar = None
         for index, tick in enumerate(ticks):
+            if self.bar_ns is not None:
+                if next_bar is not None and tick.ts_ns >= next_bar:
+                    self._close_bar()
+                next_bar = (tick.ts_ns // self.bar_ns + 1) * self.bar_ns if next_bar is None or \
+                    tick.ts_ns >= next_bar else next_bar
+            if self.every_ns is not None:
+                if next_eval is not None and tick.ts_ns >= next_eval:
+                    if self.bar_ns is None and self.bar_ticks is None:
+                        self._close_bar()
+                    commands += self.evaluate(index - 1)
+                next_eval = (tick.ts_ns // self.every_ns + 1) * self.every_ns if next_eval is None or \
+                    tick.ts_ns >= next_eval else next_eval
             commands.append(tick)
             self._observe(tick)
             count = index + 1
             if self.bar_ticks is not None and count % self.bar_ticks == 0:
                 self._close_bar()
-            if self.bar_ns is not None:
-                if next_bar is None:
-                    next_bar = (tick.ts_ns // self.bar_ns + 1) * self.bar_ns
-                elif tick.ts_ns >= next_bar:
-                    self._close_bar()
-                    next_bar = (tick.ts_ns // self.bar_ns + 1) * self.bar_ns
-            due = False
-            if self.every_ticks is not None:
-                due = count % self.every_ticks == 0
-            else:
-                if next_eval is None:
-                    next_eval = (tick.ts_ns // self.every_ns + 1) * self.every_ns
-                elif tick.ts_ns >= next_eval:
-                    due = True
-                    next_eval = (tick.ts_ns // self.every_ns + 1) * self.every_ns
-            if due:
-                if self.bar_ticks is None and self.bar_ns is None:
+            if self.every_ticks is not None and count % self.every_ticks == 0:
+                if self.bar_ns is None and self.bar_ticks is None:
                     self._close_bar()
                 commands += self.evaluate(index)
         return commands
