@@ -62,7 +62,8 @@ def study(window: int, period: int):
     return {"aligned_days": len(wti), "dropped": dropped, "first": str(wti.dates[0]), "last": str(wti.dates[-1]),
             "window": window, "period": period, "static_ratio": static, "periods": periods, "pooled": pooled,
             "var_unhedged": float(np.var(all_s)),
-            "rolling_better_than_naive_pct": 100 * (1 - pooled["rolling"]["var_hedged"] / pooled["naive"]["var_hedged"]),
+            "rolling_better_than_naive_pct": 100 * (1 - pooled["rolling"]["var_hedged"] /
+                                                    pooled["naive"]["var_hedged"]),
             "rolling_better_than_static_pct": 100 * (1 - pooled["rolling"]["var_hedged"] /
                                                      pooled["static"]["var_hedged"]),
             "periods_rolling_beats": wins, "periods_total": len(periods)}

@@ -35,8 +35,8 @@ def stream_ticks(board: Board, config, ticks, *, rate: float | None = None, on_r
                  sync_timeout: float = 30.0) -> dict:
     """Streams ``ticks`` through ``board`` after loading ``config``; returns the summary (see docs/cli.md) with the
     recommendations under ``"recs"``. ``ticks`` may hold register writes between the ticks (a strategy's pushes,
-    :class:`~hedgegate.host.strategies.StrategyRunner`), applied exactly there. ``on_recs(list)`` is called with each batch as it arrives, ``on_sent(n)``
-    with the number of ticks sent so far after each chunk."""
+    :class:`~hedgegate.host.strategies.StrategyRunner`), applied exactly there. ``on_recs(list)`` is called with
+    each batch as it arrives, ``on_sent(n)`` with the number of commands sent so far after each chunk."""
     board.send(config_writes(config))
     board.mark()
     tick_count = _tick_count(ticks)

@@ -132,6 +132,26 @@ def test_black76_worked_example_and_finite_differences():
         assert (up[1] - down[1]) / (2 * h) == pytest.approx(mid[2], abs=1e-7)
 
 
+def test_black76_against_an_independent_formula():
+    """Random inputs against Black-76 written with the standard library's normal distribution (NormalDist)."""
+    from statistics import NormalDist
+    normal = NormalDist()
+    rng = random.Random(8)
+    for _ in range(500):
+        f, k, t = rng.uniform(1, 200), rng.uniform(1, 200), rng.uniform(0.01, 3)
+        r, vol = rng.uniform(-0.02, 0.1), rng.uniform(0.05, 1.5)
+        d1 = (math.log(f / k) + 0.5 * vol * vol * t) / (vol * math.sqrt(t))
+        d2 = d1 - vol * math.sqrt(t)
+        df = math.exp(-r * t)
+        expected = {"call": (df * (f * normal.cdf(d1) - k * normal.cdf(d2)), df * normal.cdf(d1)),
+                    "put": (df * (k * normal.cdf(-d2) - f * normal.cdf(-d1)), df * (normal.cdf(d1) - 1))}
+        gamma = df * normal.pdf(d1) / (f * vol * math.sqrt(t))
+        for kind, (price, delta) in expected.items():
+            got = black76(kind, f, k, t, r, vol)
+            assert got[0] == pytest.approx(price, rel=1e-9, abs=1e-9) and got[1] == pytest.approx(delta, abs=1e-12)
+            assert got[2] == pytest.approx(gamma, rel=1e-9)
+
+
 def _target_at(model, symbol, mid_milli):
     """The leg's target as the model's hedge law computes it, read from the recommendation at a mid (H = 0, no
     threshold, no slicing, no limit: the order is the whole target)."""
@@ -261,7 +281,8 @@ def test_cli_errors_one_line(tmp_path, capsys, argv, message):
     files = {"s": "Date,Price\n2024-01-02,1\n2024-01-03,2\n2024-01-04,1.5\n",
              "flat": "Date,Price\n" + "".join(f"2024-01-{d:02d},7\n" for d in range(1, 20)),
              "empty": "kind,strike,t,vol,quantity\n", "badvol": "kind,strike,t,vol,quantity\ncall,30,1,0,1\n",
-             "badt": "kind,strike,t,vol,quantity\nput,30,-0.1,0.5,1\n", "ok": "kind,strike,t,vol,quantity\ncall,30,1,1,1\n"}
+             "badt": "kind,strike,t,vol,quantity\nput,30,-0.1,0.5,1\n",
+             "ok": "kind,strike,t,vol,quantity\ncall,30,1,1,1\n"}
     paths = {}
     for name, text in files.items():
         paths[name] = tmp_path / f"{name}.csv"
@@ -312,6 +333,22 @@ def test_custom_strategy_example():
         push = entry.pushes[0]
         ratio = min(1.0, 0.01 / push.estimates["realised_vol"])
         assert push.registers[LegReg.HEDGE_RATIO] == round(ratio * 65536)
+
+
+def test_push_on_demand_through_a_board():
+    """push_now: evaluated and sent at once, between the ticks already sent and the next ones."""
+    from hedgegate.host.board import open_board
+    from hedgegate.host.strategies import StrategyRunner
+    config = EngineConfig(CoreParams(symbols=1, legs=1), (LegConfig(symbol=0, position=-1000),))
+    runner = StrategyRunner(config, [DeltaHedge(0.25)], every_ticks=10**9)
+    with open_board("model", config.params) as board:
+        board.send(config_writes(config))
+        board.send([Tick(0, 0, Side.BID, 29_995, 1), Tick(1, 0, Side.ASK, 30_005, 1)])
+        pushes = runner.push_now(board)
+        board.send([Tick(2, 0, Side.BID, 29_995, 2)])
+        recs = board.sync().recommendations
+    assert pushes[0].registers[LegReg.HEDGE_RATIO] == 16384
+    assert [(rec.tick, rec.hedge_position) for rec in recs] == [(1, 1000), (2, 250)]
 
 
 def test_runner_exchange_time_cadence():
