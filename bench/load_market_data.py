@@ -59,23 +59,21 @@ def main():
     ticks = [Tick(1_700_000_000_000_000_000 + i * 250, rng.randrange(4), Side(rng.randrange(4)),
                   rng.randrange(5_000, 200_000, 5), rng.randrange(1, 10**4)) for i in range(args.rows)]
     with tempfile.TemporaryDirectory() as folder:
-        for fmt in ("csv", "parquet"):
-            path = Path(folder) / f"generated.{fmt}"
-            write_ticks(path, ticks)
-            seconds, table = best_of_three(path, params)
-            assert table == ticks
-            report(f"{fmt}, generated ({path.stat().st_size:,} bytes)", len(ticks), seconds)
+        def round_trips(name, ticks, params):
+            """Write ``ticks`` as CSV and as Parquet, load each back (checked equal) and report the loads."""
+            for fmt in ("csv", "parquet"):
+                path = Path(folder) / f"{name}.{fmt}"
+                write_ticks(path, ticks)
+                seconds, again = best_of_three(path, params)
+                assert again == ticks
+                report(f"{fmt}, {name} ({path.stat().st_size:,} bytes)", len(ticks), seconds)
+        round_trips("generated", ticks, params)
         if ES_MBO.exists():
             es_params = CoreParams(symbols=1)
             seconds, table = best_of_three(ES_MBO, es_params)
             report(f"dbn mbo, {ES_MBO.name} ({table.report.records:,} records -> {len(table):,} ticks, rows = "
                    "records)", table.report.records, seconds)
-            for fmt in ("csv", "parquet"):
-                path = Path(folder) / f"es.{fmt}"
-                write_ticks(path, table)
-                seconds, again = best_of_three(path, es_params)
-                assert again == table
-                report(f"{fmt}, the ES session converted", len(table), seconds)
+            round_trips("the ES session converted", table, es_params)
         else:
             print(f"skipped DBN: {ES_MBO} is absent")
     if args.out:
