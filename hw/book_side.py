@@ -231,11 +231,11 @@ class BookSide(wiring.Component):
         # whatever took those slots: a cycle without a tick has its valid bit low). The bid and the ask side each
         # keep their own copy (duplicate_signal), next to their own logic, and registers that fan out widely have
         # one copy per level.
-        c_valid, k_valid, b_valid, a_valid, d_valid, w_valid, x_valid = (reg(name=f"{x}_valid") for x in "ckbadwx")
-        c_symbol, k_symbol, b_symbol, a_symbol, d_symbol, w_symbol, x_symbol = (
-            reg(p.symbol_width, name=f"{x}_symbol") for x in "ckbadwx")
-        c_price, k_price, b_price, a_price, d_price, w_price, x_price = (
-            reg(signed(p.price_width), name=f"{x}_price") for x in "ckbadwx")
+        c_valid, k_valid, b_valid, a_valid, d_valid, w_valid = (reg(name=f"{x}_valid") for x in "ckbadw")
+        c_symbol, k_symbol, b_symbol, a_symbol, d_symbol, w_symbol = (
+            reg(p.symbol_width, name=f"{x}_symbol") for x in "ckbadw")
+        c_price, k_price, b_price, a_price, d_price, w_price = (
+            reg(signed(p.price_width), name=f"{x}_price") for x in "ckbadw")
         r_valid, r_ready = reg(name="r_valid"), reg(name="r_ready")
         r_update, r_clear = reg(name="r_update"), reg(name="r_clear")
         r_symbol, r_price, r_qty = (reg(p.symbol_width, name="r_symbol"), reg(signed(p.price_width), name="r_price"),
@@ -257,11 +257,17 @@ class BookSide(wiring.Component):
         # Tick t against the ticks ahead of it (t-1 .. t-4): on the same symbol (and valid), and q compared with p.
         # Made in the compare stage, where the four are in the two correct stages, the anticipate and the decide
         # stage. For t-5 and t-6, whose updates are known by then (in w_update, x_update), the compare stage
-        # registers the corrections themselves (``_selects_layout``), so that the first correct stage starts from
-        # them; for t-4 the first correct stage registers them for the second (its update is in w_update by then).
+        # registers the corrections themselves (``_selects_layout``; their price and symbol comparisons made a
+        # stage earlier, c_order and c_same), so that the first correct stage starts from them; for t-4 the first
+        # correct stage registers them for the second (its update is in w_update by then).
         k_same = [reg(name=f"k_same{j}") for j in range(1, 5)]
         k_order = [Signal(_order_layout(), name=f"k_order{j}") for j in range(1, 5)]
         k_selects = {j: Signal(_selects_layout(), name=f"k_selects{j}") for j in (5, 6)}
+        # For t-5 and t-6 the fetch stage already compares their prices and symbols with p (they are then in the
+        # decide and the write stage), so that the compare stage only ANDs these bits with their updates: the
+        # carry chain and the long route to k_selects are no longer one path (the ULX3S-25F's critical path).
+        c_order = {j: Signal(_order_layout(), name=f"c_order{j}") for j in (5, 6)}
+        c_same = {j: reg(name=f"c_same{j}") for j in (5, 6)}
         b_same = [reg(name=f"b_same{j}") for j in range(1, 4)]
         b_order = [Signal(_order_layout(), name=f"b_order{j}") for j in range(1, 4)]
         b_selects4 = Signal(_selects_layout(), name="b_selects4")
@@ -313,7 +319,11 @@ class BookSide(wiring.Component):
         ]
 
         # Fetch stage -----------------------------------------------------------------------------------------------
+        fetch_known = {5: (d_valid, d_symbol, d_price), 6: (w_valid, w_symbol, w_price)}   # t-5, t-6 now
         m.d.sync += [
+            *(c_order[j].eq(self._order(price, r_price)) for j, (_, _, price) in fetch_known.items()),
+            *(c_same[j].eq(r_valid & r_ready & valid & (symbol == r_symbol))
+              for j, (valid, symbol, _) in fetch_known.items()),
             *(fetched.eq(read(i, r_symbol_at[i]).price) for i in range(n) for fetched in c_prices[i]),
             c_valids.eq(Cat(read(i, r_symbol_at[i]).valid for i in range(n))),
             c_valid.eq(r_valid & r_ready),
@@ -331,14 +341,13 @@ class BookSide(wiring.Component):
             return c_valid & valid & (symbol == c_symbol)
         ahead = [(k_valid, k_symbol, k_price), (b_valid, b_symbol, b_price), (a_valid, a_symbol, a_price),
                  (d_valid, d_symbol, d_price)]
-        known = {5: (w_valid, w_symbol, w_price, w_update), 6: (x_valid, x_symbol, x_price, x_update)}
+        known = {5: w_update, 6: x_update}             # the updates of t-5 and t-6, now in the write stages
         m.d.sync += [
             k_ge.eq(Cat(c_valids[i] & ~self._better(c_level_price[i][0], c_prices[i][0]) for i in range(n))),
             k_gt.eq(Cat(c_valids[i] & self._better(c_prices[i][1], c_level_price[i][1]) for i in range(n))),
             *(k_order[j].eq(self._order(price, c_price)) for j, (_, _, price) in enumerate(ahead)),
             *(k_same[j].eq(same(valid, symbol)) for j, (valid, symbol, _) in enumerate(ahead)),
-            *(k_selects[j].eq(_selects_of(summary, _order_layout()(self._order(price, c_price)), same(valid, symbol)))
-              for j, (valid, symbol, price, summary) in known.items()),
+            *(k_selects[j].eq(_selects_of(summary, c_order[j], c_same[j])) for j, summary in known.items()),
             *pass_on("c", "k"),
         ]
 
@@ -447,7 +456,7 @@ class BookSide(wiring.Component):
                     m.d.sync += storage[s][i].eq(new[i])
         m.d.comb += self.new_valid.eq(w_valid)
         m.d.sync += [
-            x_valid.eq(w_valid), x_symbol.eq(w_symbol), x_price.eq(w_price), x_update.eq(w_update),
+            x_update.eq(w_update),
         ]
         return m
 
