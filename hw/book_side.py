@@ -238,6 +238,9 @@ class BookSide(wiring.Component):
             reg(signed(p.price_width), name=f"{x}_price") for x in "ckbadw")
         r_valid, r_ready = reg(name="r_valid"), reg(name="r_ready")
         r_update, r_clear = reg(name="r_update"), reg(name="r_clear")
+        # Whether the size is non-zero, reduced as the tick arrives: the 32-input OR and c_insert's loads far apart
+        # were one path (the ULX3S-25F's at seed 3 once k_selects was split).
+        r_nonzero = reg(name="r_nonzero")
         r_symbol, r_price, r_qty = (reg(p.symbol_width, name="r_symbol"), reg(signed(p.price_width), name="r_price"),
                                     reg(unsigned(p.qty_width), name="r_qty"))
         r_symbol_at = [reg(p.symbol_width, name=f"r_symbol{i}") for i in range(n)]
@@ -314,6 +317,7 @@ class BookSide(wiring.Component):
         m.d.sync += [
             r_valid.eq(self.tick_valid), r_ready.eq(self.tick_ready), r_symbol.eq(self.symbol),
             r_price.eq(self.price), r_qty.eq(self.qty), r_update.eq(self.update), r_clear.eq(self.clear),
+            r_nonzero.eq(self.qty != 0),
             *(r_symbol_at[i].eq(self.symbol) for i in range(n)),
             *(r_price_at[i].eq(self.price) for i in range(n)),
         ]
@@ -333,7 +337,7 @@ class BookSide(wiring.Component):
             c_qty.eq(r_qty),
             c_update.eq(r_update),
             c_clear.eq(r_clear),
-            c_insert.eq(r_update & (r_qty != 0)),
+            c_insert.eq(r_update & r_nonzero),
         ]
 
         # Compare stage: the carry chains alone ---------------------------------------------------------------------
