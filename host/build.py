@@ -17,10 +17,11 @@ Choices, and why (docs/boards.md has the full list):
   while a build folder anywhere (``/tmp`` included) works.
 * The YoWASP launchers sit next to ``sys.executable``; that folder is put first on PATH, so a venv need not be
   activated.
-* nextpnr gets ``--seed`` (default 1, so results are reproducible), ``--timing-allow-fail`` (nextpnr 0.11 would
-  otherwise exit without writing the bitstream or the report when timing fails; the timing verdict is ours, see
-  below) and ``--report`` (fmax and utilisation as JSON). iCE40 synthesis gets ``-dsp`` (without it multipliers land
-  in LUTs). ECP5 uses amaranth-boards' defaults (``synth_ecp5``, ABC9 by default in Yosys 0.70).
+* nextpnr gets ``--seed`` (default the board's, pinned in constraints/boards.toml: results are reproducible),
+  ``--timing-allow-fail`` (nextpnr 0.11 would otherwise exit without writing the bitstream or the report when
+  timing fails; the timing verdict is ours, see below) and ``--report`` (fmax and utilisation as JSON). iCE40
+  synthesis gets ``-dsp`` (without it multipliers land in LUTs). ECP5 uses amaranth-boards' defaults
+  (``synth_ecp5``, ABC9 by default in Yosys 0.70).
 * Timing: the core clock's fmax from nextpnr is compared with the clock the design was built for. If it is lower,
   the bitstream is still written and the report says ``"timing_met": false``, but the command prints a one-line
   warning and exits with status 3 (and does not program the board), so nobody gets a bitstream clocked faster
@@ -196,9 +197,23 @@ def _tool_versions(family: str) -> dict:
     return versions
 
 
-def build(board_name, *, clock_mhz=None, seed: int = 1, build_dir=None, params=None, synth_only: bool = False,
-          reuse_synthesis: bool = False, progress=None) -> dict:
+def default_seed(board_name: str) -> int:
+    """The board's pinned nextpnr seed: ``seed`` in its constraints/boards.toml table, 1 if none.
+
+    It is read here, not in hw/board.py, on purpose: the code of hw/ goes into the design hash (hw/identity.py),
+    which is a constant in the netlist, so moving a seed there would itself move the placement.
+    """
+    import tomllib
+    from importlib import resources
+    text = resources.files("hedgegate.constraints").joinpath("boards.toml").read_text()
+    return int(tomllib.loads(text).get(str(board_name), {}).get("seed", 1))
+
+
+def build(board_name, *, clock_mhz=None, seed: int | None = None, build_dir=None, params=None,
+          synth_only: bool = False, reuse_synthesis: bool = False, progress=None) -> dict:
     """Build ``board_name`` and return the report (a dict with :data:`REPORT_KEYS` and more).
+
+    :param seed: nextpnr's placement seed; default the board's (:func:`default_seed`).
 
     :param clock_mhz: core clock target; default the board's (constraints/boards.toml).
     :param params: core shape (:class:`~hedgegate.hw.params.CoreParams`); default the board's.
@@ -218,6 +233,7 @@ def build(board_name, *, clock_mhz=None, seed: int = 1, build_dir=None, params=N
 
     started = time.perf_counter()
     spec = lookup(board_name)
+    seed = default_seed(spec.name) if seed is None else seed
     folder = Path(build_dir if build_dir is not None else Path("build") / spec.name)
     top = BoardTop(spec, params, clock_mhz)
     target_mhz = float(top.clock_hz) / 1e6

@@ -403,7 +403,8 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--board", required=True, metavar="BOARD",
                        help="icebreaker, ulx3s-85f or ulx3s-25f (constraints/boards.toml)")
     build.add_argument("--clock-mhz", type=float, metavar="F", help="core clock target (default: the board's)")
-    build.add_argument("--seed", type=int, default=1, help="nextpnr placement seed (default 1)")
+    build.add_argument("--seed", type=int,
+                       help="nextpnr placement seed (default: the board's, pinned in constraints/boards.toml)")
     build.add_argument("--build-dir", metavar="DIR",
                        help="folder for the build files (default build/BOARD)")
     build.add_argument("--report", metavar="REPORT.json", help="write the build report as JSON")
