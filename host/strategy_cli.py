@@ -27,8 +27,7 @@ def _mvhr(args, params):
     exposure, hedge, dropped = align(load_prices(args.exposure), load_prices(args.hedge))
     strategy = MVHRStrategy(args.window)
     estimate = strategy.estimate(exposure.prices, hedge.prices)
-    from .strategies.base import Market
-    pushes = strategy.compute(Market(history={1: list(exposure.prices), 0: list(hedge.prices)}))
+    pushes = [strategy.push(estimate)]
     return {"hedge_ratio": estimate.hedge_ratio, "effectiveness": estimate.effectiveness,
             "observations": estimate.observations, "dropped": sum(dropped.values()), "dropped_by": dropped,
             "first_date": str(exposure.dates[-estimate.observations - 1]), "last_date": str(exposure.dates[-1])}, pushes

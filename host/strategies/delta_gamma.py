@@ -122,8 +122,7 @@ class DeltaGammaHedge:
 
     def push(self, future: float, params) -> LegPush:
         delta, gamma = self.greeks(future)
-        tick = {} if self.tick is None else {"tick": self.tick}
-        anchor = price_register("anchor", future, params, **tick)
+        anchor = price_register("anchor", future, params, self.tick)
         values = [position_register("position", 1), ratio_register("hedge_ratio", delta),
                   ratio_register("alt_hedge_ratio", delta), gamma_register("gamma", gamma), anchor]
         return LegPush(self.leg, "hedge", values, {"delta": delta, "gamma": gamma, "anchor": float(future)})

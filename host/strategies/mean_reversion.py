@@ -118,10 +118,9 @@ class MeanReversionHedge:
             raise StrategyError(f"threshold_z: must be > 0, got {z}")
         half = z * fit.stationary_sd
         alt = self.params.hedge_strength * self.ratio
-        tick = {} if self.tick is None else {"tick": self.tick}
         values = [ratio_register("hedge_ratio", self.ratio), ratio_register("alt_hedge_ratio", alt),
-                  price_register("band_lo", fit.mu - half, params, **tick),
-                  price_register("band_hi", fit.mu + half, params, **tick)]
+                  price_register("band_lo", fit.mu - half, params, self.tick),
+                  price_register("band_hi", fit.mu + half, params, self.tick)]
         return LegPush(self.leg, "hedge", values, {
             "kappa": fit.kappa, "mu": fit.mu, "sigma": fit.sigma, "half_life": fit.half_life, "b": fit.b,
             "band": [fit.mu - half, fit.mu + half], "hedge_ratio": float(self.ratio), "alt_hedge_ratio": alt,

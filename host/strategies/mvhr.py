@@ -66,11 +66,13 @@ class MVHRStrategy:
     def estimate(self, exposure, hedge) -> MVHREstimate:
         return mvhr(exposure, hedge, self.window)
 
+    def push(self, est: MVHREstimate) -> LegPush:
+        """The leg's registers for an estimate."""
+        values = [ratio_register("hedge_ratio", est.hedge_ratio), ratio_register("alt_hedge_ratio", est.hedge_ratio)]
+        return LegPush(self.leg, "hedge", values, {"hedge_ratio": est.hedge_ratio, "effectiveness": est.effectiveness,
+                                                   "observations": est.observations})
+
     def compute(self, market, params=None) -> list[LegPush]:
         s, f = market.series(self.exposure_symbol), market.series(self.hedge_symbol)
         n = min(len(s), len(f))
-        est = self.estimate(s[len(s) - n:], f[len(f) - n:])
-        values = [ratio_register("hedge_ratio", est.hedge_ratio), ratio_register("alt_hedge_ratio", est.hedge_ratio)]
-        return [LegPush(self.leg, "hedge", values, {"hedge_ratio": est.hedge_ratio,
-                                                     "effectiveness": est.effectiveness,
-                                                     "observations": est.observations})]
+        return [self.push(self.estimate(s[len(s) - n:], f[len(f) - n:]))]

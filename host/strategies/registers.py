@@ -80,9 +80,10 @@ def gamma_register(name: str, value) -> Rounded:
     return Rounded(name, float(value), register, fixed_to_str(register * 1000, 1 << GAMMA_FRAC_BITS))
 
 
-def price_register(name: str, value, params, tick: Decimal = Decimal("0.001")) -> Rounded:
+def price_register(name: str, value, params, tick: Decimal | None = None) -> Rounded:
     """A price -> milli-units, first rounded (half away from zero) to a multiple of ``tick`` (a decimal with at most
-    three places: the instrument's tick size)."""
+    three places: the instrument's tick size; None: the milli-unit grid)."""
+    tick = Decimal("0.001") if tick is None else tick
     x = _decimal(name, value)
     on_grid = round_half_away(x / tick) * tick
     register = _fit(name, float(value), to_milli(on_grid), params.price_min, params.price_max,
