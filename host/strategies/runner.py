@@ -28,6 +28,14 @@ class Push:
     error: str | None = None
 
 
+def _boundary(boundary, ts_ns: int, period: int) -> tuple[bool, int]:
+    """(whether ``ts_ns`` reached ``boundary``, the boundary to wait for next): the first multiple of ``period`` after
+    ``ts_ns`` once reached, or on the first tick (``boundary`` None)."""
+    if boundary is not None and ts_ns < boundary:
+        return False, boundary
+    return boundary is not None, (ts_ns // period + 1) * period
+
+
 class StrategyRunner:
     """Strategies over a tick stream, on a cadence.
 
@@ -104,17 +112,15 @@ class StrategyRunner:
         next_eval = next_bar = None
         for index, tick in enumerate(ticks):
             if self.bar_ns is not None:
-                if next_bar is not None and tick.ts_ns >= next_bar:
+                crossed, next_bar = _boundary(next_bar, tick.ts_ns, self.bar_ns)
+                if crossed:
                     self._close_bar()
-                next_bar = (tick.ts_ns // self.bar_ns + 1) * self.bar_ns if next_bar is None or \
-                    tick.ts_ns >= next_bar else next_bar
             if self.every_ns is not None:
-                if next_eval is not None and tick.ts_ns >= next_eval:
+                crossed, next_eval = _boundary(next_eval, tick.ts_ns, self.every_ns)
+                if crossed:
                     if self.bar_ns is None and self.bar_ticks is None:
                         self._close_bar()
                     commands += self.evaluate(index - 1)
-                next_eval = (tick.ts_ns // self.every_ns + 1) * self.every_ns if next_eval is None or \
-                    tick.ts_ns >= next_eval else next_eval
             commands.append(tick)
             self._observe(tick)
             count = index + 1
