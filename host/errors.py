@@ -38,19 +38,28 @@ def excerpt(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else f"{text[:limit // 2]}... ({len(text)} characters)"
 
 
+def read_bytes(path) -> bytes:
+    """The bytes of the file at ``path``; an unreadable file raises InputError (``cannot read file: ...``)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise InputError(path, None, None, f"cannot read file: {e.strerror or e}") from None
+
+
+def decode_text(data: bytes, path) -> str:
+    """``data`` decoded as UTF-8; InputError naming the line and byte where it is not."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(path, data.count(b"\n", 0, e.start) + 1, None,
+                         f"not valid UTF-8 text (byte {e.start})") from None
+
+
 def read_input(path) -> str:
     """Return the text of the UTF-8 file at ``path``; an unreadable or undecodable file raises InputError.
 
     Line endings are left untouched (no universal-newline translation), so callers count lines the same way
     whether they are given a path or a string.
     """
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise InputError(path, None, None, f"cannot read file: {e.strerror or e}") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise InputError(path, data.count(b"\n", 0, e.start) + 1, None,
-                         f"not valid UTF-8 text (byte {e.start})") from None
+    return decode_text(read_bytes(path), path)

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from ..errors import InputError
+from ..errors import decode_text, read_bytes
 from ..ticks import HEADER, Side, parse_row, parse_ticks
 from .table import LoadReport, TickTable
 
@@ -34,26 +34,14 @@ _PATTERNS = {
 
 def read_csv(path, params) -> TickTable:
     """Read and validate the CSV tick file at ``path``; :class:`InputError` on any problem."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise InputError(path, None, None, f"cannot read file: {e.strerror or e}") from None
+    data = read_bytes(path)
     table = _read_columns(data, params, path)
     if table is None:
-        text = _decode(data, path)
+        text = decode_text(data, path)
         ticks = parse_ticks(text, params, path)
         table = TickTable.from_ticks(ticks, source_row=np.arange(2, len(ticks) + 2))
     table.report = LoadReport(str(path), "csv", len(table))
     return table
-
-
-def _decode(data: bytes, path) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise InputError(path, data.count(b"\n", 0, e.start) + 1, None,
-                         f"not valid UTF-8 text (byte {e.start})") from None
 
 
 def _read_columns(data: bytes, params, path) -> TickTable | None:

@@ -20,7 +20,7 @@ files); with no map, a file with a single instrument maps it to symbol 0.
 import databento_dbn as dbn
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, read_bytes
 from ..numbers import format_milli
 from ..ticks import Side
 from .book import ASK, BID, LevelBook, diff_levels
@@ -43,11 +43,7 @@ def is_dbn(head: bytes) -> bool:
 
 def _decode(path):
     """The file's metadata and records; InputError for an unreadable, corrupt or truncated file."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise InputError(path, None, None, f"cannot read file: {e.strerror or e}") from None
+    data = read_bytes(path)
     compression = dbn.Compression.ZSTD if data.startswith(ZSTD_MAGIC) else dbn.Compression.NONE
     decoder = dbn.DBNDecoder(compression=compression)
     try:
