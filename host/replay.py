@@ -1,8 +1,9 @@
 """Replay a tick file through a backend and write the recommendations (RECS) and book traces (TRACE).
 
-Both backends consume the same command stream -- the writes that load the config, then one tick per data row -- and
+Every backend consumes the same command stream -- the writes that load the config, then one tick per data row -- and
 return the same records, so their files can be compared byte for byte (the ``sim`` backend adds
-``latency_cycles``). File formats (docs/cli.md)::
+``latency_cycles``). ``model`` runs the law (:mod:`.kernel`) as Python, ``fast`` the same law compiled, ``sim`` the
+gateware. File formats (docs/cli.md)::
 
     RECS   {"seq": 0, "tick": 1, "leg": 0, "side": "BUY", "qty": 10000, "price": 45.01, "hedge_position": 10000}
     TRACE  {"tick": 0, "symbol": 0, "bids": [[45.0, 10]], "asks": []}
@@ -10,11 +11,16 @@ return the same records, so their files can be compared byte for byte (the ``sim
 
 import json
 
-from .commands import config_writes
-from .model import HedgeModel
+import numpy as np
+
+from . import kernel
+from .commands import Write, config_writes
+from .marketdata.table import TickTable
+from .model import HedgeModel, recommendation
 from .numbers import milli_to_json
 
-__all__ = ["BACKENDS", "replay", "loaded_model", "run_model", "write_recs", "write_trace"]
+__all__ = ["BACKENDS", "replay", "loaded_model", "run_model", "run_fast", "fast_commands", "fast_ticks", "write_recs",
+           "write_trace"]
 
 
 def _run_sim(config, ticks, *, trace: bool = True):
@@ -22,9 +28,10 @@ def _run_sim(config, ticks, *, trace: bool = True):
     return run_sim(config, ticks, trace=trace)
 
 
-def loaded_model(config) -> HedgeModel:
-    """A model fresh from reset with ``config`` loaded (the writes a board gets first)."""
-    model = HedgeModel(config.params)
+def loaded_model(config, *, arrays: bool = False) -> HedgeModel:
+    """A model fresh from reset with ``config`` loaded (the writes a board gets first); ``arrays``: state in numpy
+    arrays, for the compiled loops."""
+    model = HedgeModel(config.params, arrays=arrays)
     for write in config_writes(config):
         model.write(write)
     return model
@@ -41,10 +48,65 @@ def run_model(config, ticks, *, trace: bool = True):
     return recs, traces
 
 
+def run_fast(config, ticks, *, trace: bool = True, chunk: int = 1 << 16):
+    """The ``fast`` backend: the model's kernel compiled (:func:`kernel.replay_loop`), same results as ``model``."""
+    return fast_ticks(loaded_model(config, arrays=True), ticks, trace=trace, chunk=chunk)
+
+
+def fast_commands(params, commands, *, chunk: int = 1 << 16) -> list:
+    """A command stream (ticks and register writes, as the differential tests make them) through the compiled
+    kernel: the ticks between two writes run as one compiled call, the writes apply in between (``model.write``)."""
+    model = HedgeModel(params, arrays=True)
+    recs, run = [], []
+    for command in commands:
+        if isinstance(command, Write):
+            if run:
+                recs += fast_ticks(model, run, trace=False, chunk=chunk)[0]
+                run = []
+            model.write(command)
+        else:
+            run.append(command)
+    if run:
+        recs += fast_ticks(model, run, trace=False, chunk=chunk)[0]
+    return recs
+
+
+def fast_ticks(model: HedgeModel, ticks, *, trace: bool = True, chunk: int = 1 << 16):
+    """Ticks through ``model`` (made with ``arrays=True``) by the compiled loop; returns (recommendations, traces
+    or None) as :func:`run_model` does."""
+    params = model.params
+    table = ticks if isinstance(ticks, TickTable) else TickTable.from_ticks(ticks)
+    columns = [np.ascontiguousarray(c, dtype=np.int64) for c in (table.symbol, table.side, table.price, table.qty)]
+    bad = np.flatnonzero((columns[0] < 0) | (columns[0] >= params.symbols))
+    if len(bad):     # the model's error for the same tick (the loaders have checked symbols already)
+        raise ValueError(f"symbol {int(columns[0][bad[0]])} is not below {params.symbols}")
+    depth = params.levels
+    bids, asks = model.bids, model.asks
+    recs, traces = [], [] if trace else None
+    buffer = np.zeros(kernel.REC_FIELDS * max(params.legs, 1) * chunk, dtype=np.int64)
+    start = 0
+    while start < len(table):
+        stop = min(start + chunk, len(table))
+        rows = np.zeros((stop - start if trace else 0, 2 + 4 * depth), dtype=np.int64)
+        reached, count = kernel.replay_loop(*columns, start, stop, bids.prices, bids.sizes, bids.counts, asks.prices,
+                                            asks.sizes, asks.counts, depth, model.regs, model.halted, model.counters,
+                                            params.price_min, params.price_max, buffer, rows)
+        recs += [recommendation(buffer, i) for i in range(count)]
+        if trace:
+            for row, values in enumerate(rows[:reached - start].tolist()):
+                nb, na = values[0], values[1]
+                bid_p, bid_s, ask_p, ask_s = (values[2 + k * depth:2 + (k + 1) * depth] for k in range(4))
+                traces.append((int(columns[0][start + row]), list(zip(bid_p[:nb], bid_s[:nb])),
+                               list(zip(ask_p[:na], ask_s[:na]))))
+        start = reached
+    return recs, traces
+
+
 # backend name -> function(config, ticks, trace=...) -> (recommendations, traces); the CLI's --backend choices.
 # (Replay runs the core alone, with its book trace; the boards' backends are hedgegate.host.board.BACKENDS.)
 BACKENDS = {
     "model": run_model,
+    "fast": run_fast,          # the same kernel compiled by numba (the backtester's fast path)
     "sim": _run_sim,           # the core in Verilator under cocotb, checked against the model on every cycle
 }
 

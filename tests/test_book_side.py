@@ -9,7 +9,7 @@ import random
 import pytest
 from amaranth.sim import Simulator
 
-from hedgegate.host.model import update_side
+from hedgegate.host.model import BookSideModel
 from hedgegate.hw.book_side import BookSide
 from hedgegate.hw.compact_book_side import CompactBookSide
 from hedgegate.hw.layouts import SideCodec
@@ -28,7 +28,7 @@ def test_book_side_matches_model(compact, descending, symbols, depth):
     cycles = 4000 if not compact else 1000 * depth
 
     async def bench(ctx):
-        books = [[] for _ in range(symbols)]
+        books = BookSideModel(symbols, depth, descending)
         expected = {}                         # cycle -> (description, side after the tick)
         checked = 0
         for cycle in range(cycles):
@@ -46,11 +46,11 @@ def test_book_side_matches_model(compact, descending, symbols, depth):
             ctx.set(dut.qty, qty)
             if valid:
                 if kind == "clear":
-                    books[symbol] = []
+                    books.clear(symbol)
                 elif kind == "update":
-                    update_side(books[symbol], price, qty, descending, depth)
+                    books.update(symbol, price, qty)
                 expected[cycle + delay] = (f"cycle {cycle}: symbol {symbol} {kind} price {price} qty {qty}",
-                                           list(books[symbol]))
+                                           books.levels(symbol))
             want = expected.pop(cycle, None)
             assert ctx.get(dut.new_valid) == (want is not None), f"cycle {cycle}: new_valid"
             if want is not None:

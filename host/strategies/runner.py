@@ -12,7 +12,7 @@ skipped at that point and the error recorded; the registers keep their values.
 from dataclasses import dataclass
 
 from ...hw.layouts import TickSide
-from ..model import update_side
+from ..model import BookSideModel
 from .base import Market
 from .registers import StrategyError
 
@@ -73,20 +73,19 @@ class StrategyRunner:
         self.bar_ticks, self.bar_ns = bar_ticks, bar_ns
         self.market = market or Market()
         self.log: list[Push] = []
-        self._bids = [[] for _ in range(self.params.symbols)]
-        self._asks = [[] for _ in range(self.params.symbols)]
+        self._bids = BookSideModel(self.params.symbols, self.params.levels, descending=True)
+        self._asks = BookSideModel(self.params.symbols, self.params.levels, descending=False)
 
     def _observe(self, tick):
         symbol = tick.symbol
         if tick.side == TickSide.CLEAR:
-            self._bids[symbol].clear()
-            self._asks[symbol].clear()
+            self._bids.clear(symbol)
+            self._asks.clear(symbol)
         elif tick.side in (TickSide.BID, TickSide.ASK):
-            levels = self._bids[symbol] if tick.side == TickSide.BID else self._asks[symbol]
-            update_side(levels, tick.price, tick.qty, tick.side == TickSide.BID, self.params.levels)
-            bids, asks = self._bids[symbol], self._asks[symbol]
-            if bids and asks and bids[0][0] < asks[0][0]:
-                self.market.mid[symbol] = (bids[0][0] + asks[0][0]) / 2000     # currency units
+            (self._bids if tick.side == TickSide.BID else self._asks).update(symbol, tick.price, tick.qty)
+            best_bid, best_ask = self._bids.best(symbol), self._asks.best(symbol)
+            if best_bid is not None and best_ask is not None and best_bid < best_ask:
+                self.market.mid[symbol] = (best_bid + best_ask) / 2000     # currency units
 
     def _close_bar(self):
         for symbol, mid in self.market.mid.items():
