@@ -23,7 +23,7 @@ from .board import Board
 from .replay import loaded_model
 from .stream import percentiles, stream_ticks
 
-__all__ = ["DEMO_BOARD", "DEMO_REPORT", "demo_files", "load_report", "time_model", "run_demo"]
+__all__ = ["DEMO_BOARD", "DEMO_REPORT", "demo_files", "report_path", "load_report", "time_model", "run_demo"]
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 DEMO_BOARD = "ulx3s-85f"
@@ -37,9 +37,14 @@ def demo_files() -> tuple[Path, Path]:
     return folder / "ttf-eua-ticks.csv", folder / "ttf-hedge.toml"
 
 
+def report_path(name: str = DEMO_REPORT) -> Path:
+    """Where a build report bundled from bench/results/ is installed."""
+    return _PACKAGE / "results" / name
+
+
 def load_report(name: str = DEMO_REPORT) -> dict:
     """A build report bundled from bench/results/ (``hedgegate build --report``'s JSON)."""
-    return json.loads((_PACKAGE / "results" / name).read_text())
+    return json.loads(report_path(name).read_text())
 
 
 def time_model(config, ticks) -> tuple[list, list[int]]:

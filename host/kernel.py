@@ -21,9 +21,17 @@ changes, not when a function it calls changes in another file. The law and the l
 together, so editing the law always recompiles them.
 """
 
+import warnings
+
 import numpy as np
 from numba import njit
+from numba.core.errors import NumbaIRAssumptionWarning
 from numba.extending import register_jitable
+
+# inline="always" (numba's IR inlining: the per-tick functions are merged into the loops, about twice as fast as
+# calls) trips a pedantic SSA self-check that numba itself reports as harmless; the results are checked against the
+# model by tests/test_fast_path.py.
+warnings.filterwarnings("ignore", category=NumbaIRAssumptionWarning)
 
 __all__ = ["mul_rha_sat", "book_update", "book_clear", "hedge_law", "apply_tick", "replay_loop", "backtest_loop",
            "REC_FIELDS", "NONE", "BUY", "SELL", "LIMIT_BLOCKED", "PRICE_BLOCKED"]
@@ -48,7 +56,7 @@ _WIDE = (1 << 62) - 1        # "no saturation" for mul_rha_sat: above every valu
 _RATIO_FRAC_BITS = 16
 
 
-@register_jitable
+@register_jitable(inline="always")
 def mul_rha_sat(a, b, k, limit):
     """``saturate(rha(a * b / 2^k), limit)`` exactly, for ``|a| < 2^62``, ``|b| < 2^(62 - k)``, ``limit < 2^62``.
 
@@ -71,7 +79,7 @@ def mul_rha_sat(a, b, k, limit):
     return -magnitude if negative else magnitude
 
 
-@register_jitable
+@register_jitable(inline="always")
 def book_update(prices, sizes, counts, symbol, depth, price, qty, descending):
     """One side's level update (docs/numbers.md, "Order book"): set the size at ``price`` (0 removes the level); a
     new price better than the ``depth``-th pushes the last level out, one worse than all ``depth`` levels is ignored.
@@ -107,12 +115,12 @@ def book_update(prices, sizes, counts, symbol, depth, price, qty, descending):
     counts[symbol] = n + 1 if n < depth else depth
 
 
-@register_jitable
+@register_jitable(inline="always")
 def book_clear(counts, symbol):
     counts[symbol] = 0
 
 
-@register_jitable
+@register_jitable(inline="always")
 def hedge_law(regs, at, halted, symbol, best_bid, best_ask, both_sides, price_min, price_max):
     """One leg's decision after a bid/ask tick on ``symbol`` (docs/numbers.md, "Hedge law"), with the leg's
     registers at ``regs[at:at + LEG_REGISTERS]`` (an offset, not a slice: a list's slice would be a copy). Returns
@@ -145,7 +153,7 @@ def hedge_law(regs, at, halted, symbol, best_bid, best_ask, both_sides, price_mi
     return (BUY if buy else SELL), qty, price
 
 
-@register_jitable
+@register_jitable(inline="always")
 def apply_tick(bid_prices, bid_sizes, bid_counts, ask_prices, ask_sizes, ask_counts, depth, regs, halted,
                counters, price_min, price_max, symbol, side, price, qty, recs, rec_n):
     """One tick into the books and every leg (side: 0 bid, 1 ask, 2 trade, 3 clear). The recommendations go into
@@ -190,7 +198,7 @@ def apply_tick(bid_prices, bid_sizes, bid_counts, ask_prices, ask_sizes, ask_cou
     return rec_n
 
 
-# Compiled loops --------------------------------------------------------------------------------------------------------
+# Compiled loops ------------------------------------------------------------------------------------------------------
 # The tick columns are numpy arrays (symbol, side, price, qty int64; ts int64 ns). Each loop runs ticks [start, stop)
 # and returns early, at the first tick its output buffers might not hold, with the index it reached: the caller grows
 # the buffers and calls again, so no buffer is ever overrun and nothing is dropped.
@@ -236,18 +244,19 @@ ORDER_FIELDS = 7
 FEE_BPS, FEE_PER_LOT, SLIPPAGE_BPS = range(3)
 
 
-@register_jitable
+@register_jitable(inline="always")
 def _mark(marks, marked, symbol, price, regs, exposure_symbols, filled, money):
-    """Moves ``symbol``'s mark to ``price`` (milli-units, float) and books the change on every exposure and hedge
-    held in it; the first mark of a symbol is its reference and books nothing."""
+    """Moves ``symbol``'s mark (``marks[0]``; milli-units, float) to ``price`` and books the change on every exposure
+    and hedge held in it; the first mark of a symbol is its reference (kept in ``marks[1]``) and books nothing."""
     if marked[symbol] == 0:
-        marks[symbol] = price
+        marks[0, symbol] = price
+        marks[1, symbol] = price
         marked[symbol] = 1
         return
-    change = price - marks[symbol]
+    change = price - marks[0, symbol]
     if change == 0.0:
         return
-    marks[symbol] = price
+    marks[0, symbol] = price
     for leg in range(len(filled)):
         if exposure_symbols[leg] == symbol:
             money[UNHEDGED] += regs[leg * LEG_REGISTERS + POSITION] * change
@@ -255,7 +264,7 @@ def _mark(marks, marked, symbol, price, regs, exposure_symbols, filled, money):
             money[HEDGED] += filled[leg] * change
 
 
-@register_jitable
+@register_jitable(inline="always")
 def _settle(orders, ints, money, costs, rest, final, now, ask_prices, ask_sizes, ask_counts, bid_prices, bid_sizes,
             bid_counts, depth, regs, marks, marked, filled, fill_latency):
     """Fills the orders that have reached the market by ``now`` (arrival before it, or all when ``final``) against
@@ -279,11 +288,13 @@ def _settle(orders, ints, money, costs, rest, final, now, ask_prices, ask_sizes,
                 size = ask_sizes[base + level] if buy else bid_sizes[base + level]
                 take = min(remaining - taken, size)
                 taken += take
-                if marked[symbol] == 0:
-                    marks[symbol] = float(price)
+                if marked[symbol] == 0:      # a fill before any two-sided book: the fill price is the first mark
+                    marks[0, symbol] = float(price)
+                    marks[1, symbol] = float(price)
                     marked[symbol] = 1
                 notional = float(take) * price
-                money[HEDGED] += (marks[symbol] * take - notional) if buy else (notional - marks[symbol] * take)
+                mark = marks[0, symbol] * take
+                money[HEDGED] += (mark - notional) if buy else (notional - mark)
                 slip = abs(notional) * costs[SLIPPAGE_BPS] / 10000.0
                 fee = abs(notional) * costs[FEE_BPS] / 10000.0 + take * costs[FEE_PER_LOT] * 1000.0
                 money[HEDGED] -= slip + fee
