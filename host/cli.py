@@ -3,7 +3,10 @@
     hedgegate convert IN OUT [--format csv|parquet|dbn] [--to csv|parquet] [--depth N] [--symbols ID=INDEX,...]
                       [--definitions DEFS.dbn] [--strict-symbols] [--config CONFIG.toml]
     hedgegate strategy delta|mvhr|mean-reversion|delta-gamma|spark-spread [options] [--json]
-    hedgegate replay TICKS --config CONFIG.toml --backend model|sim --out RECS.jsonl [--trace TRACE.jsonl]
+    hedgegate backtest DATA --config CONFIG.toml [--latency SPEC] [--fee-bps X] [--strategy NAME ...] [--report DIR]
+                       [--json]
+    hedgegate sweep DATA --config CONFIG.toml --grid KEY=V1,V2,... [--scheduler tcp://HOST:PORT] [--out DIR]
+    hedgegate replay TICKS --config CONFIG.toml --backend model|fast|sim --out RECS.jsonl [--trace TRACE.jsonl]
     hedgegate stream TICKS --config CONFIG.toml --port URL [--rate N] [--out RECS.jsonl] [--json]
     hedgegate status --port URL [--config CONFIG.toml] [--json]
     hedgegate demo [--ticks TICKS] [--config CONFIG.toml] [--rate N] [--port URL] [--json]
@@ -11,8 +14,8 @@
     hedgegate build --board icebreaker|ulx3s-85f|ulx3s-25f [--clock-mhz F] [--seed N] [--build-dir DIR]
                     [--report REPORT.json] [--program]
 
-TICKS, IN: CSV, Parquet or Databento DBN (MBO, MBP-10), detected from the file; replay, stream and demo take the
-same --format, --symbols, --definitions and --strict-symbols options as convert.
+TICKS, IN, DATA: CSV, Parquet or Databento DBN (MBO, MBP-10), detected from the file; replay, stream, demo,
+backtest and sweep take the same --format, --symbols, --definitions and --strict-symbols options as convert.
 
 Errors in the input files are reported as one line, ``hedgegate: error: FILE:LINE: FIELD: what is wrong``, with exit
 status 2; a failing simulator or an unwritable output gives one line and exit status 1. No traceback is shown for
@@ -319,6 +322,8 @@ def _parser() -> argparse.ArgumentParser:
 
     from .strategy_cli import add_strategy_parser
     add_strategy_parser(commands)
+    from .backtest_cli import add_backtest_parsers
+    add_backtest_parsers(commands, tick_options)
 
     replay = commands.add_parser("replay", help="replay a tick file through the model or the simulated gateware",
                                  description="Replay TICKS (CSV: ts_ns,symbol,side,price,qty) through a backend "
@@ -328,7 +333,8 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--config", required=True, metavar="CONFIG.toml", help="engine and leg configuration")
     from .replay import BACKENDS as REPLAY_BACKENDS
     replay.add_argument("--backend", required=True, choices=tuple(REPLAY_BACKENDS),
-                        help="model: the bit-exact Python model; sim: the gateware in Verilator")
+                        help="model: the bit-exact Python model; fast: the same law compiled (numba); "
+                             "sim: the gateware in Verilator")
     replay.add_argument("--out", required=True, metavar="RECS.jsonl", help="recommendations, one JSON object a line")
     replay.add_argument("--trace", metavar="TRACE.jsonl", help="also write the book after every tick")
     replay.set_defaults(run=_replay)

@@ -12,15 +12,17 @@ import numpy as np
 __all__ = ["BacktestConfig", "Latency", "parse_duration_ns"]
 
 HOUR_NS = 3_600_000_000_000
-_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
-_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(ns|us|µs|ms|s)?")
+_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 1_000_000_000, "min": 60_000_000_000,
+          "h": HOUR_NS, "d": 24 * HOUR_NS}
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(ns|us|µs|ms|s|min|h|d)?")
 
 
 def parse_duration_ns(text: str) -> int:
-    """``"160"``, ``"160ns"``, ``"2us"``, ``"1.5ms"``, ``"1s"`` -> nanoseconds (int; ValueError otherwise)."""
+    """``"160"``, ``"160ns"``, ``"2us"``, ``"1.5ms"``, ``"1s"``, ``"15min"``, ``"1h"``, ``"1d"`` -> nanoseconds
+    (int; ValueError otherwise)."""
     match = _DURATION.fullmatch(text.strip())
     if not match:
-        raise ValueError(f"{text!r} is not a duration (e.g. 160ns, 2us, 1.5ms)")
+        raise ValueError(f"{text!r} is not a duration (e.g. 160ns, 2us, 1.5ms, 15min, 1h)")
     value = float(match[1]) * _UNITS[match[2] or "ns"]
     return int(round(value))
 
