@@ -15,7 +15,7 @@ them has seen:
 
 Per period and pooled over all periods: the variance of the hedged changes dS - h dF, and the hedge effectiveness
 1 - Var(hedged) / Var(dS). The rolling ratio's in-window R^2 is the effectiveness a backward look promises. Needs
-../shared/data (wti-daily.csv, brent-daily.csv) and, for the plot, matplotlib (``pip install '.[plot]'``).
+../shared/data (wti-daily.csv, brent-daily.csv) and, for the plot, matplotlib (a dependency of hedgegate).
 """
 
 import argparse

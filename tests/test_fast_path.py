@@ -168,3 +168,18 @@ def test_fast_model_state_is_the_model_state():
     assert (compiled.ticks_in, compiled.recs_out, compiled.limit_blocked) == \
         (python.ticks_in, python.recs_out, python.limit_blocked)
     assert isinstance(compiled.regs, np.ndarray)
+
+
+def test_cli_replay_fast_writes_the_models_files(tmp_path):
+    """``hedgegate replay --backend fast``: RECS and TRACE byte for byte those of ``--backend model``."""
+    import subprocess
+    import sys
+    files = {}
+    for backend in ("model", "fast"):
+        recs, trace = tmp_path / f"{backend}.recs", tmp_path / f"{backend}.trace"
+        run = subprocess.run([sys.executable, "-m", "hedgegate.host.cli", "replay", str(EXAMPLES / "ttf-eua-ticks.csv"),
+                              "--config", str(EXAMPLES / "ttf-hedge.toml"), "--backend", backend, "--out", str(recs),
+                              "--trace", str(trace)], capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        files[backend] = (recs.read_bytes(), trace.read_bytes())
+    assert files["fast"] == files["model"] and files["model"][0].count(b"\n") > 50
