@@ -15,3 +15,14 @@ def test_load_market_data_bench_runs(tmp_path):
     lines = out.read_text().splitlines()
     assert [line.split(": ")[1].split(",")[0] for line in lines][:2] == ["csv", "parquet"]
     assert all(line.endswith("rows/s") for line in lines)
+
+
+def test_backtest_throughput_bench_runs(tmp_path):
+    out = tmp_path / "results.json"
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "backtest_throughput.py"), "30000", "--repeat", "1",
+                             "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    import json
+    figures = json.loads(out.read_text())
+    assert figures["ticks"] == 30000 and figures["fast"]["median"] > 0 and figures["fast"]["hedges"] > 0
+    assert figures["cli"]["wall_seconds"] and figures["model"]["ticks_per_second"] > 0
