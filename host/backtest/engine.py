@@ -22,12 +22,13 @@ from ..commands import Write
 from ..marketdata.table import TickTable
 from ..numbers import to_milli
 from ..replay import loaded_model
+from ..ticks import Tick
 from . import metrics as m
 from .config import BacktestConfig
 
 __all__ = ["Backtest", "BacktestResults"]
 
-_CHUNK = 1 << 20          # ticks per compiled call: the progress bar's step, and the series buffers' growth
+_CHUNK = 1 << 18          # ticks per compiled call: the progress bar's step
 
 
 @dataclass
@@ -131,10 +132,10 @@ class Backtest:
     def process_tick(self, tick) -> None:
         """One tick: a :class:`~hedgegate.MarketTick` (price in currency units) or a
         :class:`~hedgegate.host.ticks.Tick` (milli-units). The same compiled step as :meth:`run`."""
-        if hasattr(tick, "ts_ns") and isinstance(tick.price, (float, Decimal)):
-            price = to_milli(Decimal(repr(tick.price)) if isinstance(tick.price, float) else tick.price)
-        else:
+        if isinstance(tick, Tick):
             price = tick.price
+        else:                       # a MarketTick: currency units, converted as the engine API converts them
+            price = to_milli(Decimal(repr(tick.price)) if isinstance(tick.price, float) else tick.price)
         if not self.params.price_min <= price <= self.params.price_max:
             raise ValueError(f"tick price {tick.price} is outside the core's price range")
         if not 0 <= tick.symbol < self.params.symbols:
@@ -155,7 +156,7 @@ class Backtest:
         self._check_open()
         if not isinstance(ticks, TickTable):
             ticks = list(ticks)
-            if ticks and isinstance(getattr(ticks[0], "price", None), float):
+            if ticks and not isinstance(ticks[0], Tick):          # MarketTicks: prices to convert one by one
                 for tick in ticks:
                     self.process_tick(tick)
                 return self.results()
