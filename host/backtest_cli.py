@@ -165,9 +165,11 @@ def _print_summary(m: dict) -> None:
 def _sweep(args) -> int:
     from pathlib import Path
 
-    from .backtest.sweep import heatmap, parse_grid, run_sweep, write_table
+    from .backtest.sweep import METRIC_COLUMNS, heatmap, parse_grid, run_sweep, write_table
     from .cli import _fail
 
+    if args.metric not in METRIC_COLUMNS:
+        return _fail(f"--metric: unknown metric {args.metric!r}; expected one of {', '.join(METRIC_COLUMNS)}", 2)
     try:
         grid = parse_grid(args.grid)
         config, table = _load(args)
@@ -180,8 +182,11 @@ def _sweep(args) -> int:
         where = args.scheduler or f"{args.workers or 'one per core'} local processes"
         print(f"sweep: {total} points over {len(table):,} ticks on {where}", file=sys.stderr)
     done = (lambda n, total: print(f"  {n}/{total} points", file=sys.stderr)) if not args.json else None
-    rows = run_sweep(table, text, args.config, grid, base, scheduler=args.scheduler, workers=args.workers,
-                     progress=done)
+    try:
+        rows = run_sweep(table, text, args.config, grid, base, scheduler=args.scheduler, workers=args.workers,
+                         progress=done)
+    except OSError as exc:             # the scheduler cannot be reached (dask's ConnectionError after its timeout)
+        return _fail(f"sweep: {args.scheduler or 'the local cluster'}: {str(exc).splitlines()[0]}", 1)
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)

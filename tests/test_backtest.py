@@ -329,3 +329,25 @@ def test_cli_strategy_runs_and_matches_the_api():
     runner = StrategyRunner(config, [MVHRStrategy(5, exposure_symbol=1, hedge_symbol=0)], every_ns=200_000_000)
     want = Backtest(config).run(load_ticks(EXAMPLES / "ttf-eua-ticks.csv", config.params), runner=runner).metrics
     assert out["total_pnl"] == want["total_pnl"] and out["hedges"] == want["hedges"]
+
+
+def test_cli_sweep_writes_its_table_and_heat_map(tmp_path):
+    import pyarrow.parquet as pq
+    run = _cli("sweep", EXAMPLES / "ttf-eua-ticks.csv", "--config", EXAMPLES / "ttf-hedge.toml", "--grid",
+               "threshold_bps=100,70000", "--grid", "latency_ns=160,2000", "--workers", "2", "--out", tmp_path / "s")
+    assert run.returncode == 0, run.stderr
+    rows = pq.read_table(tmp_path / "s" / "sweep.parquet").to_pylist()
+    assert [(r["threshold_bps"], r["latency_ns"]) for r in rows] == [(100, 160), (100, 2000), (70000, 160),
+                                                                     (70000, 2000)]
+    assert [r["error"] is None for r in rows] == [True, True, False, False]
+    assert "threshold_bps" in rows[2]["error"] and "failed: threshold_bps=70000" in run.stdout
+    # The point (100, 2000): both legs at 100 bps (the second has it already), 2 us of latency.
+    config = parse_config((EXAMPLES / "ttf-hedge.toml").read_text().replace("threshold_bps = 200",
+                                                                            "threshold_bps = 100"))
+    want = Backtest(config, BacktestConfig(latency=Latency.constant(2000))).run(
+        load_ticks(EXAMPLES / "ttf-eua-ticks.csv", config.params)).metrics
+    assert rows[1]["total_pnl"] == want["total_pnl"]
+    assert (tmp_path / "s" / "sweep.png").read_bytes()[:4] == b"\x89PNG"
+    bad = _cli("sweep", EXAMPLES / "ttf-eua-ticks.csv", "--config", EXAMPLES / "ttf-hedge.toml", "--grid",
+               "threshold_bps=100", "--metric", "luck")
+    assert bad.returncode == 2 and "--metric" in bad.stderr and bad.stderr.count("\n") == 1
