@@ -171,6 +171,16 @@ def _time_axis(ax) -> None:
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
 
 
+def _style(ax, ylabel: str, *, legend: bool = True, time: bool = True) -> None:
+    """What every axes of the report has: its y label, a legend, a light grid, and dates on x (``time``)."""
+    ax.set_ylabel(ylabel)
+    if legend:
+        ax.legend(loc="best")
+    ax.grid(alpha=0.3)
+    if time:
+        _time_axis(ax)
+
+
 def _empty(ax, text: str) -> None:
     """An axes with nothing to draw: ``text`` in its middle, no ticks."""
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=14, color="#777")
@@ -195,10 +205,7 @@ def _equity_figure(time, equity, unhedged) -> str:
     ax.plot(t, bare, color="#999", linewidth=1, label="unhedged (exposure alone)")
     ax.plot(t, hedged, color="#1f77b4", linewidth=1.2, label="hedged (exposure + hedge, after costs)")
     ax.axhline(0, color="black", linewidth=0.5)
-    ax.set_ylabel("P&L (currency)")
-    ax.legend(loc="best")
-    ax.grid(alpha=0.3)
-    _time_axis(ax)
+    _style(ax, "P&L (currency)")
     return _png(figure)
 
 
@@ -216,10 +223,7 @@ def _positions_figure(time, exposure, hedge, names) -> str:
         ax.plot(t, h, drawstyle="steps-post", color="#1f77b4", linewidth=1.2, label="hedge position H")
         ax.axhline(0, color="black", linewidth=0.5)
         ax.set_title(names[leg], loc="left", fontsize=10)
-        ax.set_ylabel("lots")
-        ax.legend(loc="best")
-        ax.grid(alpha=0.3)
-    _time_axis(axes[-1])
+        _style(ax, "lots", time=ax is axes[-1])
     return _png(figure)
 
 
@@ -236,10 +240,8 @@ def _drawdown_figure(time, equity) -> str:
     ax.fill_between(t, d, 0, color="#d62728", alpha=0.3, linewidth=0)
     ax.plot(t, d, color="#d62728", linewidth=1)
     ax.set_ylim(bottom=0)
-    ax.set_ylabel("drawdown (currency)")
     ax.set_title(f"max {_format_value(float(np.max(drawdown)))}", loc="left", fontsize=10)
-    ax.grid(alpha=0.3)
-    _time_axis(ax)
+    _style(ax, "drawdown (currency)", legend=False)
     return _png(figure)
 
 
@@ -260,10 +262,7 @@ def _ratio_figure(time, exposure, hedge, names) -> str:
                 label=names[leg] + (" (P = 0 throughout)" if flat else ""))
     ax.axhline(1, color="black", linewidth=0.5, linestyle="--")
     ax.axhline(0, color="black", linewidth=0.5)
-    ax.set_ylabel("-H / P")
-    ax.legend(loc="best")
-    ax.grid(alpha=0.3)
-    _time_axis(ax)
+    _style(ax, "-H / P")
     return _png(figure)
 
 
@@ -281,9 +280,7 @@ def _latency_figure(latency) -> str:
         value = float(np.percentile(latency, q))
         ax.axvline(value, color="black", linewidth=1, linestyle=style, label=f"p{q} {_format_value(value)} ns")
     ax.set_xlabel("fill latency (ns)")
-    ax.set_ylabel("fills")
-    ax.legend(loc="best")
-    ax.grid(alpha=0.3)
+    _style(ax, "fills", time=False)
     return _png(figure)
 
 
