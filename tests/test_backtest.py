@@ -16,6 +16,7 @@ from hedgegate.host.backtest import Latency
 from hedgegate.host.backtest import metrics as m
 from hedgegate.host.commands import Write
 from hedgegate.host.config import load_config, parse_config
+from hedgegate.host.errors import InputError
 from hedgegate.host.marketdata import load_ticks
 from hedgegate.host.marketdata.synthetic import synthetic_ticks
 from hedgegate.host.replay import loaded_model, run_model
@@ -268,7 +269,7 @@ def test_recorded_latencies_reach_the_fills(tmp_path):
 def test_bad_input_is_one_line():
     config = load_config(EXAMPLES / "ttf-hedge.toml")
     bt = Backtest(config)
-    with pytest.raises(ValueError, match="before the previous"):
+    with pytest.raises(InputError, match="^row 2: ts_ns 4 is before the previous tick's 5"):
         bt.run([Tick(5, 0, TickSide.BID, 30_000, 1), Tick(4, 0, TickSide.ASK, 30_010, 1)])
     with pytest.raises(ValueError, match="unfilled"):
         BacktestConfig(unfilled="keep")

@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import kernel
 from ..commands import Write
+from ..marketdata import check_time_order
 from ..marketdata.table import TickTable
 from ..numbers import to_milli
 from ..replay import loaded_model
@@ -163,10 +164,7 @@ class Backtest:
             ticks = TickTable.from_ticks(ticks)
         if len(ticks) and int(ticks.ts_ns.max()) >= 1 << 63:
             raise ValueError("ts_ns beyond 2^63 - 1 ns (year 2262) cannot be backtested")
-        if len(ticks) > 1 and np.any(ticks.ts_ns[1:] < ticks.ts_ns[:-1]):
-            i = int(np.flatnonzero(ticks.ts_ns[1:] < ticks.ts_ns[:-1])[0]) + 1
-            raise ValueError(f"tick {i + 1} (source row {int(ticks.source_row[i])}): ts_ns {int(ticks.ts_ns[i])} is "
-                             f"before the previous tick's {int(ticks.ts_ns[i - 1])}")
+        check_time_order(ticks, None)        # InputError naming the tick's line, row or record
         if self._n and len(ticks) and int(ticks.ts_ns[0]) < self._time[self._n - 1]:
             raise ValueError("the ticks start before the last tick already processed")
         bad = np.flatnonzero((ticks.symbol < 0) | (ticks.symbol >= self.params.symbols))
