@@ -11,6 +11,7 @@
     hedgegate status --port URL [--config CONFIG.toml] [--json]
     hedgegate demo [--ticks TICKS] [--config CONFIG.toml] [--rate N] [--port URL] [--json]
     hedgegate board-sim [--listen 127.0.0.1:PORT] [--config CONFIG.toml | --symbols S --levels N --legs L]
+    hedgegate bench [--quick] [--json] [--out DIR]
     hedgegate build --board icebreaker|ulx3s-85f|ulx3s-25f [--clock-mhz F] [--seed N] [--build-dir DIR]
                     [--report REPORT.json] [--program]
 
@@ -282,6 +283,31 @@ def _board_sim(args) -> int:
         return 0
 
 
+def _bench(args) -> int:
+    from ..sim.runner import SimError
+    from .bench import run_bench, table, write_results
+
+    say = (lambda text: None) if args.json else (lambda text: print(f"bench: {text}", file=sys.stderr, flush=True))
+    try:
+        result = run_bench(quick=args.quick, progress=say)
+    except SimError as exc:
+        return _fail(f"bench: the core's simulation: {exc}", 1)
+    if args.out is not None:
+        try:
+            paths = write_results(result, args.out)
+        except OSError as exc:
+            return _fail(f"cannot write to {args.out}: {exc.strerror or exc}", 1)
+        result["files"] = {kind: str(path) for kind, path in paths.items()}
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    for what, figure, includes in table(result):
+        print(f"{what}:\n    {figure}\n    ({includes})")
+    if args.out is not None:
+        print(f"results: {', '.join(result['files'].values())}")
+    return 0
+
+
 def _fail(message: str, status: int) -> int:
     print(f"hedgegate: error: {message}", file=sys.stderr)
     return status
@@ -401,6 +427,16 @@ def _parser() -> argparse.ArgumentParser:
     board_sim.add_argument("--reset-on-connect", action="store_true",
                            help="reset the board when a client connects (default: keep its state, as a board)")
     board_sim.set_defaults(run=_board_sim)
+
+    bench = commands.add_parser("bench", help="measure hardware and software latency and throughput, side by side",
+                                description="Measure the FPGA core's latency per stage and its jitter (the default "
+                                            "board's core in Verilator, at its build report's fmax), the model's "
+                                            "latency through the Python API and the compiled fast path's, beside "
+                                            "the replaced engine's quoted claims (docs/benchmarks.md).")
+    bench.add_argument("--quick", action="store_true", help="smoke sizes (under two minutes once the core is built)")
+    bench.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    bench.add_argument("--out", metavar="DIR", help="also write bench-DATE.json, .md (the table) and .png to DIR")
+    bench.set_defaults(run=_bench)
 
     build = commands.add_parser("build", help="build a board's bitstream (Yosys + nextpnr from PyPI)",
                                 description="Build the engine for a board with amaranth-boards and the YoWASP "

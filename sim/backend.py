@@ -15,7 +15,7 @@ from ..host.commands import config_writes
 from ..hw.params import COUNTER_WIDTH
 from .runner import SimError, run_testbench
 
-__all__ = ["run_sim", "unwrap"]
+__all__ = ["run_sim", "run_sim_timed", "unwrap"]
 
 
 def unwrap(values, width=COUNTER_WIDTH):
@@ -29,6 +29,13 @@ def unwrap(values, width=COUNTER_WIDTH):
 
 def run_sim(config, ticks, *, trace: bool = True):
     """Returns (recommendations with their cycle stamps, trace tuples or None), as read from the gateware."""
+    recs, traces, _ = run_sim_timed(config, ticks, trace=trace)
+    return recs, traces
+
+
+def run_sim_timed(config, ticks, *, trace: bool = True):
+    """:func:`run_sim` and the cycles the gateware took: ``{"tick_cycles": [the handshake cycle of each tick],
+    "trace_cycles": [the cycle each tick's book snapshot appeared]}``, unwrapped (``hedgegate bench``'s stages)."""
     commands = config_writes(config) + list(ticks)
     with tempfile.TemporaryDirectory(prefix="hedgegate-sim-") as folder:
         request, result = Path(folder) / "commands.pickle", Path(folder) / "result.pickle"
@@ -41,7 +48,7 @@ def run_sim(config, ticks, *, trace: bool = True):
             log = (Path(folder) / "sim.log").read_text(errors="replace").strip().splitlines()
             raise SimError("simulation did not complete: " + (log[-1] if log else "no log"))
         with open(result, "rb") as data:
-            recs, traces = pickle.load(data)
+            recs, traces, cycles = pickle.load(data)
     recs = [dataclasses.replace(rec, seq=seq, tick=tick)
             for rec, seq, tick in zip(recs, unwrap(r.seq for r in recs), unwrap(r.tick for r in recs))]
-    return recs, traces
+    return recs, traces, {name: list(unwrap(values)) for name, values in cycles.items()}

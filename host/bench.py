@@ -1,0 +1,209 @@
+"""``hedgegate bench``: hardware and software latency and throughput, measured in one run, beside the quoted claims of
+the engine hedgegate replaces (docs/benchmarks.md says what each figure includes).
+
+* hardware: the default board's core (the ULX3S-85F build report's core: its S, N, L and ``mul_latency``), simulated
+  in Verilator by the ``sim`` backend on a tick stream; every tick's cycles are read from the simulation: the book
+  (handshake to the book snapshot on the trace port), the hedge law and order preparation (snapshot to the
+  recommendation), the total and its spread over every recommendation (the jitter), and the initiation interval
+  (the handshakes' spacing with a tick offered on every cycle). ``latency_ns`` is the total at the report's fmax.
+* link: TICK frames per second a UART at the board's baud rate carries (10 bits a byte).
+* software: the bit-exact model through the Python API (``HedgeEngine.on_tick`` then ``get_hedge_recommendation``,
+  ``time.perf_counter_ns`` around the two) per tick; the compiled fast path's nanoseconds per tick.
+"""
+
+import datetime
+import os
+import platform
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["RUST_CLAIMS", "hardware", "link", "software", "fast_path", "run_bench", "table", "write_results"]
+
+# The Rust engine's README (../shared/reference): quoted, not run here.
+RUST_CLAIMS = {"p50_ns": 412, "p95_ns": 687, "p99_ns": 1200, "p999_ns": 2100, "ticks_per_second": 100_000,
+               "components_ns": {"market data parse": 48, "order book update": 52, "hedge calculation": 164,
+                                 "risk check": 94, "order generation": 54},
+               "what": "quoted from the replaced engine's README, not measured here (software, its own machine)"}
+
+_MASK = (1 << 32) - 1
+_TICK_FRAME_BYTES = 17          # docs/protocol.md: a TICK frame on the wire
+_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _percentiles(values) -> dict:
+    values = np.asarray(values, dtype=np.float64)
+    return {f"p{name}_ns": float(np.percentile(values, q)) for name, q in
+            (("50", 50), ("95", 95), ("99", 99), ("999", 99.9))}
+
+
+def hardware(ticks: int, report_name: str | None = None) -> dict:
+    """The core of a build report (default: the bundled ULX3S-85F one), in Verilator, on ``ticks`` synthetic ticks."""
+    from ..hw.params import CoreParams
+    from ..sim.backend import run_sim_timed
+    from .config import EngineConfig, load_config
+    from .demo import DEMO_REPORT, demo_files, load_report
+    from .marketdata.synthetic import synthetic_ticks
+
+    name = report_name or DEMO_REPORT
+    report = load_report(name)
+    core = CoreParams(**report["core"])
+    example = load_config(demo_files()[1])
+    config = EngineConfig(core, example.legs[:core.legs])
+    stream = synthetic_ticks(ticks, symbols=2, prices=(30_000, 70_000), tick_sizes=(5, 10))
+    recs, _, cycles = run_sim_timed(config, stream, trace=False)
+    handshakes, snapshots = np.array(cycles["tick_cycles"]), np.array(cycles["trace_cycles"])
+    book = snapshots - handshakes
+    law = np.array([(rec.cycle_out - int(snapshots[rec.tick])) & _MASK for rec in recs])
+    total = np.array([rec.latency_cycles for rec in recs])
+    gaps = np.diff(handshakes)
+    fmax = float(report["fmax_mhz"])
+    latency = int(np.max(total)) if len(total) else None
+    return {
+        "board": report["board"], "report": name, "fmax_mhz": fmax, "core": report["core"],
+        "latency_cycles": latency, "jitter_cycles": int(np.max(total) - np.min(total)) if len(total) else None,
+        "latency_ns": latency * 1000 / fmax if latency is not None else None,
+        "stages_cycles": {"book": sorted(set(book.tolist())), "hedge law and order": sorted(set(law.tolist()))},
+        "initiation_interval_cycles": int(statistics.mode(gaps.tolist())) if len(gaps) else None,
+        "core_ticks_per_second": fmax * 1e6 / int(statistics.mode(gaps.tolist())) if len(gaps) else None,
+        "ticks": len(handshakes), "recommendations": len(recs),
+        "what": "core only: tick handshake to recommendation inside the FPGA at the build's fmax; no UART, no wire",
+    }
+
+
+def link(report_name: str | None = None) -> dict:
+    """What the board's UART carries: TICK frames per second at its baud rate (8N1: 10 bits a byte)."""
+    from .demo import DEMO_REPORT, load_report
+
+    baud = load_report(report_name or DEMO_REPORT)["uart"]["baud"]
+    return {"baud": baud, "tick_frame_bytes": _TICK_FRAME_BYTES,
+            "ticks_per_second": baud / (10 * _TICK_FRAME_BYTES),
+            "what": "the host -> board UART's capacity for TICK frames (docs/protocol.md), not the core's"}
+
+
+def software(ticks: int) -> dict:
+    """The model through the Python API, per tick: on_tick then get_hedge_recommendation."""
+    from .. import HedgeConfig, HedgeEngine, MarketTick
+    from .marketdata.synthetic import synthetic_ticks
+    from .numbers import milli_to_json
+
+    stream = synthetic_ticks(ticks, symbols=1)
+    market = [MarketTick(int(t.ts_ns), t.side, milli_to_json(t.price), t.qty, 0) for t in stream]
+    config = HedgeConfig(position=-10_000, hedge_ratio=1.125, rehedge_threshold_bps=50, max_order_qty=2_500,
+                         symbol=0, symbols=1)
+    times = np.empty(len(market), dtype=np.int64)
+    clock = time.perf_counter_ns
+    recs = 0
+    with HedgeEngine(config) as engine:
+        for i, tick in enumerate(market):
+            started = clock()
+            engine.on_tick(tick)
+            rec = engine.get_hedge_recommendation()
+            times[i] = clock() - started
+            recs += rec is not None
+    return {**_percentiles(times), "ticks": len(market), "recommendations": recs,
+            "what": "the bit-exact model in process, Python API (on_tick + get_hedge_recommendation), one core"}
+
+
+def fast_path(ticks: int) -> dict:
+    """The compiled backtest loop's time per tick (orders, fills and marking included)."""
+    from .backtest import Backtest, BacktestConfig
+    from .config import load_config
+    from .marketdata.synthetic import synthetic_ticks
+
+    config = load_config(_ROOT / "bench" / "configs" / "backtest-two-leg.toml") \
+        if (_ROOT / "bench").exists() else None
+    if config is None:
+        from .config import parse_config
+        config = parse_config("[engine]\nsymbols = 3\n[[leg]]\nsymbol = 0\nposition = -10000\nthreshold_bps = 50\n")
+    stream = synthetic_ticks(ticks, gap_ns=50_000_000)
+    rates = [Backtest(config, BacktestConfig()).run(stream).metrics["ticks_per_second"] for _ in range(3)]
+    rate = statistics.median(rates)
+    return {"ns_per_tick": 1e9 / rate, "ticks_per_second": rate, "ticks": ticks,
+            "what": "the compiled backtest loop (law, orders, fills, marking), one core, median of 3"}
+
+
+def run_bench(quick: bool = False, progress=print) -> dict:
+    """Every measurement; ``quick``: smoke sizes."""
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=_ROOT, capture_output=True,
+                            text=True).stdout.strip() or "unknown"
+    result = {"machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, python "
+                         f"{platform.python_version()}", "date": str(datetime.date.today()), "commit": commit,
+              "quick": quick}
+    progress("software: the model through the Python API ...")
+    result["software"] = software(2_000 if quick else 100_000)
+    progress("fast path: the compiled backtest loop ...")
+    result["fast_path"] = fast_path(20_000 if quick else 1_000_000)
+    progress("hardware: the ULX3S-85F's core in Verilator ...")
+    result["hardware"] = hardware(300 if quick else 20_000)
+    result["link"] = link()
+    result["claims"] = RUST_CLAIMS
+    return result
+
+
+def table(result: dict) -> list[tuple[str, str, str]]:
+    """(what, figure, includes) rows: ours measured, the replaced engine's quoted."""
+    hw, sw, fast, wire, rust = (result[key] for key in ("hardware", "software", "fast_path", "link", "claims"))
+    stages = ", ".join(f"{name} {'/'.join(map(str, cycles))}" for name, cycles in hw["stages_cycles"].items())
+    return [
+        ("hedgegate, FPGA core (measured in simulation, at the build's fmax)",
+         f"{hw['latency_cycles']} cycles = {hw['latency_ns']:.1f} ns every tick, jitter {hw['jitter_cycles']} "
+         f"cycles ({stages}); 1 tick every {hw['initiation_interval_cycles']} cycle = "
+         f"{hw['core_ticks_per_second'] / 1e6:.1f} M ticks/s", hw["what"] + f" ({hw['report']}, {hw['fmax_mhz']} MHz)"),
+        ("hedgegate, UART link", f"{wire['ticks_per_second']:,.0f} ticks/s at {wire['baud']:,} baud", wire["what"]),
+        ("hedgegate, model via the Python API (measured)",
+         f"p50 {sw['p50_ns']:,.0f} / p95 {sw['p95_ns']:,.0f} / p99 {sw['p99_ns']:,.0f} / p99.9 {sw['p999_ns']:,.0f} ns"
+         f" over {sw['ticks']:,} ticks", sw["what"]),
+        ("hedgegate, compiled fast path (measured)", f"{fast['ns_per_tick']:.0f} ns/tick = "
+         f"{fast['ticks_per_second'] / 1e6:.1f} M ticks/s", fast["what"]),
+        ("Rust engine (quoted, not run)", f"p50 {rust['p50_ns']} / p95 {rust['p95_ns']} / p99 {rust['p99_ns']} / "
+         f"p99.9 {rust['p999_ns']} ns, {rust['ticks_per_second']:,} ticks/s", rust["what"]),
+    ]
+
+
+def write_results(result: dict, folder) -> dict:
+    """``bench-DATE.json``, ``bench-DATE.md`` (the table) and ``bench-DATE.png`` (latencies side by side) in
+    ``folder``; returns their paths."""
+    import json
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / f"bench-{result['date']}"
+    paths = {"json": stem.with_suffix(".json"), "md": stem.with_suffix(".md"), "png": stem.with_suffix(".png")}
+    paths["json"].write_text(json.dumps(result, indent=2) + "\n")
+    lines = [f"# hedgegate bench, {result['date']} ({result['machine']}, commit {result['commit']}"
+             + (", quick sizes" if result["quick"] else "") + ")", "",
+             "| what | figure | includes |", "|---|---|---|"]
+    lines += [f"| {what} | {figure} | {includes} |" for what, figure, includes in table(result)]
+    paths["md"].write_text("\n".join(lines) + "\n")
+    _plot(result, paths["png"])
+    return paths
+
+
+def _plot(result: dict, path: Path) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    sw, hw, rust = result["software"], result["hardware"], result["claims"]
+    bars = [("FPGA core\n(measured, sim)", hw["latency_ns"], hw["latency_ns"], "#2ca02c"),
+            ("model, Python API\n(measured)", sw["p50_ns"], sw["p99_ns"], "#1f77b4"),
+            ("Rust engine\n(quoted, not run)", rust["p50_ns"], rust["p99_ns"], "#999999")]
+    figure = Figure(figsize=(8, 4.2))
+    FigureCanvasAgg(figure)
+    ax = figure.subplots()
+    x = np.arange(len(bars))
+    ax.bar(x - 0.2, [b[1] for b in bars], 0.4, color=[b[3] for b in bars], label="p50")
+    ax.bar(x + 0.2, [b[2] for b in bars], 0.4, color=[b[3] for b in bars], alpha=0.5, hatch="//", label="p99")
+    for i, (_, p50, p99, _) in enumerate(bars):
+        ax.annotate(f"{p50:,.0f}", (i - 0.2, p50), ha="center", va="bottom", fontsize=8)
+        ax.annotate(f"{p99:,.0f}", (i + 0.2, p99), ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(x, [b[0] for b in bars])
+    ax.set_yscale("log")
+    ax.set_ylabel("tick to recommendation (ns, log scale)")
+    ax.set_title("Latency: the FPGA core is the core alone (no link); the others are software", fontsize=10)
+    ax.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)

@@ -1,0 +1,37 @@
+"""``hedgegate bench`` at its smoke size: the pinned keys, and the hardware figures against what the core's
+parameters and its build report say (the cycles are read from the simulation, so a stage that changed length, or a
+tick that took longer than another, would show here). Slow tier: it builds the ULX3S core (mul_latency 2) in
+Verilator, which the default tier has no other use for."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from hedgegate.host.demo import load_report
+from hedgegate.hw.params import CoreParams
+
+
+@pytest.mark.slow
+def test_bench_quick_json(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "hedgegate.host.cli", "bench", "--quick", "--json", "--out",
+                          str(tmp_path)], capture_output=True, text=True, timeout=1800)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    software, hardware = result["software"], result["hardware"]
+    assert software["ticks"] == 2000
+    assert 0 < software["p50_ns"] <= software["p95_ns"] <= software["p99_ns"] <= software["p999_ns"]
+    report = load_report(hardware["report"])
+    core = CoreParams(**report["core"])
+    assert hardware["report"].startswith("report-ulx3s-85f") and hardware["fmax_mhz"] == report["fmax_mhz"]
+    assert hardware["latency_cycles"] == core.latency == 20 and hardware["jitter_cycles"] == 0
+    assert hardware["stages_cycles"] == {"book": [core.trace_latency], "hedge law and order": [core.leg_latency]}
+    assert hardware["latency_ns"] == pytest.approx(20 * 1000 / report["fmax_mhz"])
+    assert hardware["initiation_interval_cycles"] == 1 and hardware["recommendations"] > 0
+    assert result["link"]["ticks_per_second"] == pytest.approx(3_000_000 / 170)
+    assert result["claims"]["p50_ns"] == 412
+    files = result["files"]
+    assert json.loads(open(files["json"]).read())["hardware"] == hardware
+    assert "| hedgegate, FPGA core" in open(files["md"]).read()
+    assert open(files["png"], "rb").read(4) == b"\x89PNG"
