@@ -8,7 +8,8 @@ the engine hedgegate replaces (docs/benchmarks.md says what each figure includes
   (the handshakes' spacing with a tick offered on every cycle). ``latency_ns`` is the total at the report's fmax.
 * link: TICK frames per second a UART at the board's baud rate carries (10 bits a byte).
 * software: the bit-exact model through the Python API (``HedgeEngine.on_tick`` then ``get_hedge_recommendation``,
-  ``time.perf_counter_ns`` around the two) per tick; the compiled fast path's nanoseconds per tick.
+  ``time.perf_counter_ns`` around the two) per tick; the compiled fast path's nanoseconds per tick; the virtual
+  board's streaming throughput and tick-to-recommendation round trip through its socket.
 """
 
 import datetime
@@ -21,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["RUST_CLAIMS", "hardware", "link", "software", "fast_path", "run_bench", "table", "write_results"]
+__all__ = ["RUST_CLAIMS", "hardware", "link", "software", "virtual_board", "fast_path", "run_bench", "table",
+           "write_results"]
 
 # The Rust engine's README (../shared/reference): quoted, not run here.
 RUST_CLAIMS = {"p50_ns": 412, "p95_ns": 687, "p99_ns": 1200, "p999_ns": 2100, "ticks_per_second": 100_000,
@@ -108,6 +110,59 @@ def software(ticks: int) -> dict:
             "what": "the bit-exact model in process, Python API (on_tick + get_hedge_recommendation), one core"}
 
 
+def virtual_board(ticks: int, round_trips: int) -> dict:
+    """The virtual board (the ULX3S's gateware in Verilator behind a TCP socket, through the serial backend as a real
+    board): throughput of ``stream`` over the bundled session, and the round trip of single ticks that each cause a
+    recommendation (send, then wait for it)."""
+    import dataclasses
+
+    from ..hw.layouts import TickSide
+    from .board import open_board
+    from .commands import config_writes
+    from .config import load_config, parse_config
+    from .demo import demo_files, load_report
+    from .marketdata import load_ticks
+    from .replay import run_model
+    from .stream import stream_ticks
+    from .ticks import Tick
+
+    mul_latency = load_report()["core"]["mul_latency"]
+    ticks_path, config_path = demo_files()
+    config = load_config(config_path)
+    config = dataclasses.replace(config, params=dataclasses.replace(config.params, mul_latency=mul_latency))
+    session = load_ticks(ticks_path, config.params)
+    stream = (session.to_list() * (ticks // len(session) + 1))[:ticks]
+    with open_board("sim", config.params) as board:
+        summary = stream_ticks(board, config, stream)
+    same = [r.to_json(latency=False) for r in summary["recs"]] == \
+        [r.to_json(latency=False) for r in run_model(config, stream, trace=False)[0]]
+    # One leg whose target moves with every mid (gamma), no threshold: each bid that moves the mid is one
+    # recommendation, so its round trip is measurable from the host.
+    probe = parse_config("[engine]\nsymbols = 1\nlevels = 2\n[[leg]]\nsymbol = 0\nposition = -10000\n"
+                         "gamma = 0.5\nanchor = 30.0\n")
+    probe = dataclasses.replace(probe, params=dataclasses.replace(probe.params, mul_latency=mul_latency))
+    times = []
+    with open_board("sim", probe.params) as board:
+        board.send(config_writes(probe) + [Tick(0, 0, TickSide.ASK, 30_010, 100),
+                                           Tick(0, 0, TickSide.BID, 29_980, 100)])
+        board.sync()
+        for i in range(round_trips):
+            started = time.perf_counter_ns()
+            # A bid at 29.990 and its removal, in turn: the mid moves between 30.000 and 29.995 on every tick.
+            board.send([Tick(i + 1, 0, TickSide.BID, 29_990, 100 if i % 2 == 0 else 0)])
+            got = []
+            while not got:
+                got = board.poll(5.0)
+                if not got and time.perf_counter_ns() - started > 5e9:
+                    raise RuntimeError("the virtual board did not answer a tick within 5 s")
+            times.append(time.perf_counter_ns() - started)
+    return {"ticks": len(stream), "ticks_per_second": summary["ticks_per_second"], "same_as_model": same,
+            "lost": summary["lost_recommendations"] + summary["rec_overflow"],
+            "round_trip": {**_percentiles(times), "samples": len(times)},
+            "what": "the gateware in Verilator behind a local TCP socket, the host's serial backend (frames, CRC): "
+                    "simulation speed, not the board's; round trip = a tick sent to its recommendation received"}
+
+
 def fast_path(ticks: int) -> dict:
     """The compiled backtest loop's time per tick (orders, fills and marking included)."""
     from .backtest import Backtest, BacktestConfig
@@ -139,6 +194,8 @@ def run_bench(quick: bool = False, progress=print) -> dict:
     result["fast_path"] = fast_path(20_000 if quick else 1_000_000)
     progress("hardware: the ULX3S-85F's core in Verilator ...")
     result["hardware"] = hardware(300 if quick else 20_000)
+    progress("virtual board: the ULX3S's gateware behind a socket ...")
+    result["virtual_board"] = virtual_board(2_000 if quick else 50_000, 20 if quick else 500)
     result["link"] = link()
     result["claims"] = RUST_CLAIMS
     return result
@@ -146,7 +203,8 @@ def run_bench(quick: bool = False, progress=print) -> dict:
 
 def table(result: dict) -> list[tuple[str, str, str]]:
     """(what, figure, includes) rows: ours measured, the replaced engine's quoted."""
-    hw, sw, fast, wire, rust = (result[key] for key in ("hardware", "software", "fast_path", "link", "claims"))
+    hw, sw, fast, wire, rust, vb = (result[key] for key in ("hardware", "software", "fast_path", "link", "claims",
+                                                             "virtual_board"))
     stages = ", ".join(f"{name} {'/'.join(map(str, cycles))}" for name, cycles in hw["stages_cycles"].items())
     return [
         ("hedgegate, FPGA core (measured in simulation, at the build's fmax)",
@@ -157,6 +215,11 @@ def table(result: dict) -> list[tuple[str, str, str]]:
         ("hedgegate, model via the Python API (measured)",
          f"p50 {sw['p50_ns']:,.0f} / p95 {sw['p95_ns']:,.0f} / p99 {sw['p99_ns']:,.0f} / p99.9 {sw['p999_ns']:,.0f} ns"
          f" over {sw['ticks']:,} ticks", sw["what"]),
+        ("hedgegate, virtual board (measured)",
+         f"{vb['ticks_per_second']:,.0f} ticks/s streamed ({vb['ticks']:,} ticks, recommendations "
+         f"{'identical to' if vb['same_as_model'] else 'DIFFERENT from'} the model's); round trip p50 "
+         f"{vb['round_trip']['p50_ns'] / 1000:,.0f} / p99 {vb['round_trip']['p99_ns'] / 1000:,.0f} us",
+         vb["what"]),
         ("hedgegate, compiled fast path (measured)", f"{fast['ns_per_tick']:.0f} ns/tick = "
          f"{fast['ticks_per_second'] / 1e6:.1f} M ticks/s", fast["what"]),
         ("Rust engine (quoted, not run)", f"p50 {rust['p50_ns']} / p95 {rust['p95_ns']} / p99 {rust['p99_ns']} / "

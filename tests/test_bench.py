@@ -31,6 +31,9 @@ def test_bench_quick_json(tmp_path):
     assert hardware["initiation_interval_cycles"] == 1 and hardware["recommendations"] > 0
     assert result["link"]["ticks_per_second"] == pytest.approx(3_000_000 / 170)
     assert result["claims"]["p50_ns"] == 412
+    board = result["virtual_board"]
+    assert board["same_as_model"] and board["lost"] == 0 and board["ticks"] == 2000
+    assert board["round_trip"]["samples"] == 20 and board["round_trip"]["p50_ns"] > 0
     files = result["files"]
     assert json.loads(open(files["json"]).read())["hardware"] == hardware
     assert "| hedgegate, FPGA core" in open(files["md"]).read()
