@@ -28,18 +28,26 @@ from numba import njit
 from numba.core.errors import NumbaIRAssumptionWarning
 from numba.extending import register_jitable
 
+from ..hw.params import POSITION_MAX, RATIO_FRAC_BITS
+from ..hw.regmap import LegReg
+
 # inline="always" (numba's IR inlining: the per-tick functions are merged into the loops, about twice as fast as
-# calls) trips a pedantic SSA self-check that numba itself reports as harmless; the results are checked against the
-# model by tests/test_fast_path.py.
+# calls) trips numba's "internal pedantic check" of its SSA form (NumbaIRAssumptionWarning, a warning, not an
+# error); what the compiled loops compute is checked against the model by tests/test_fast_path.py.
 warnings.filterwarnings("ignore", category=NumbaIRAssumptionWarning)
 
 __all__ = ["mul_rha_sat", "book_update", "book_clear", "hedge_law", "apply_tick", "replay_loop", "backtest_loop",
            "REC_FIELDS", "NONE", "BUY", "SELL", "LIMIT_BLOCKED", "PRICE_BLOCKED"]
 
-# Leg register indexes (hw/regmap.py LegReg; a leg's registers are a row indexed by them).
-ENABLED, SYMBOL, POSITION, HEDGE_POSITION, HEDGE_RATIO, ALT_HEDGE_RATIO = 0, 1, 2, 3, 4, 5
-BAND_LO, BAND_HI, GAMMA, ANCHOR, THRESHOLD_BPS, MIN_QTY, MAX_ORDER_QTY, POSITION_LIMIT, SLIPPAGE = range(6, 15)
-LEG_REGISTERS = 15
+# Leg register indexes (a leg's registers are a row indexed by LegReg), as plain ints for numba.
+ENABLED, SYMBOL, POSITION, HEDGE_POSITION = int(LegReg.ENABLED), int(LegReg.SYMBOL), int(LegReg.POSITION), \
+    int(LegReg.HEDGE_POSITION)
+HEDGE_RATIO, ALT_HEDGE_RATIO, BAND_LO, BAND_HI = int(LegReg.HEDGE_RATIO), int(LegReg.ALT_HEDGE_RATIO), \
+    int(LegReg.BAND_LO), int(LegReg.BAND_HI)
+GAMMA, ANCHOR, THRESHOLD_BPS, MIN_QTY = int(LegReg.GAMMA), int(LegReg.ANCHOR), int(LegReg.THRESHOLD_BPS), \
+    int(LegReg.MIN_QTY)
+MAX_ORDER_QTY, POSITION_LIMIT, SLIPPAGE = int(LegReg.MAX_ORDER_QTY), int(LegReg.POSITION_LIMIT), int(LegReg.SLIPPAGE)
+LEG_REGISTERS = int(LegReg.SLIPPAGE) + 1          # the stored registers (ADJUST_POSITION is a write-only action)
 
 # Outcome of the hedge law for one leg and one tick.
 NONE, BUY, SELL, LIMIT_BLOCKED, PRICE_BLOCKED = 0, 1, 2, 3, 4
@@ -51,9 +59,9 @@ TICKS_IN, RECS_OUT, LIMIT_COUNT, PRICE_COUNT = 0, 1, 2, 3
 REC_SEQ, REC_TICK, REC_LEG, REC_SIDE, REC_QTY, REC_PRICE, REC_HEDGE = range(7)
 REC_FIELDS = 7
 
-_POSITION_MAX = (1 << 31) - 1
+_POSITION_MAX = POSITION_MAX
 _WIDE = (1 << 62) - 1        # "no saturation" for mul_rha_sat: above every value the law can produce
-_RATIO_FRAC_BITS = 16
+_RATIO_FRAC_BITS = RATIO_FRAC_BITS
 
 
 @register_jitable(inline="always")
