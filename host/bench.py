@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["RUST_CLAIMS", "hardware", "link", "software", "virtual_board", "fast_path", "run_bench", "table",
-           "write_results"]
+           "markdown_table", "newest_results", "write_results"]
 
 # The Rust engine's README (../shared/reference): quoted, not run here.
 RUST_CLAIMS = {"p50_ns": 412, "p95_ns": 687, "p99_ns": 1200, "p999_ns": 2100, "ticks_per_second": 100_000,
@@ -197,6 +197,16 @@ def run_bench(quick: bool = False, progress=print) -> dict:
     progress("virtual board: the ULX3S's gateware behind a socket ...")
     result["virtual_board"] = virtual_board(2_000 if quick else 50_000, 20 if quick else 500)
     result["link"] = link()
+    from .bench_hftbacktest import available, hftbacktest_throughput
+    from .marketdata.synthetic import synthetic_ticks
+
+    missing = available()
+    if missing is None:
+        progress("hftbacktest: the same events through both backtesters ...")
+        result["hftbacktest"] = hftbacktest_throughput(synthetic_ticks(20_000 if quick else 1_000_000, symbols=1))
+    else:
+        progress(f"hftbacktest: skipped ({missing})")
+        result["hftbacktest"] = {"skipped": missing}
     result["claims"] = RUST_CLAIMS
     return result
 
@@ -222,9 +232,35 @@ def table(result: dict) -> list[tuple[str, str, str]]:
          vb["what"]),
         ("hedgegate, compiled fast path (measured)", f"{fast['ns_per_tick']:.0f} ns/tick = "
          f"{fast['ticks_per_second'] / 1e6:.1f} M ticks/s", fast["what"]),
+        ("hedgegate backtest vs hftbacktest, same events, same run", _versus(result["hftbacktest"]),
+         result["hftbacktest"].get("what", "hftbacktest not installed (optional extra)")),
         ("Rust engine (quoted, not run)", f"p50 {rust['p50_ns']} / p95 {rust['p95_ns']} / p99 {rust['p99_ns']} / "
          f"p99.9 {rust['p999_ns']} ns, {rust['ticks_per_second']:,} ticks/s", rust["what"]),
     ]
+
+
+def _versus(figures: dict) -> str:
+    if "skipped" in figures:
+        return f"skipped: {figures['skipped']}"
+    return (f"hedgegate {figures['hedgegate_ticks_per_second'] / 1e6:.1f} M ticks/s, hftbacktest "
+            f"{figures['version']} {figures['events_per_second'] / 1e6:.1f} M events/s ({figures['events']:,} "
+            "events of one symbol, median of 3)")
+
+
+def markdown_table(result: dict) -> str:
+    """The figures as a markdown table under a line naming the run (README's "Measured" block is this text, for
+    the newest ``bench/results/bench-*.json``; bench/update_readme.py writes it, a test checks it)."""
+    lines = [f"`hedgegate bench` on {result['date']} ({result['machine']}, commit {result['commit']}"
+             + (", quick sizes" if result["quick"] else "") + "):", "",
+             "| what | figure | includes |", "|---|---|---|"]
+    lines += [f"| {what} | {figure} | {includes} |" for what, figure, includes in table(result)]
+    return "\n".join(lines)
+
+
+def newest_results(folder) -> Path | None:
+    """The newest ``bench-DATE.json`` in ``folder`` (by its date), or None."""
+    found = sorted(Path(folder).glob("bench-*.json"))
+    return found[-1] if found else None
 
 
 def write_results(result: dict, folder) -> dict:
@@ -237,11 +273,7 @@ def write_results(result: dict, folder) -> dict:
     stem = folder / f"bench-{result['date']}"
     paths = {"json": stem.with_suffix(".json"), "md": stem.with_suffix(".md"), "png": stem.with_suffix(".png")}
     paths["json"].write_text(json.dumps(result, indent=2) + "\n")
-    lines = [f"# hedgegate bench, {result['date']} ({result['machine']}, commit {result['commit']}"
-             + (", quick sizes" if result["quick"] else "") + ")", "",
-             "| what | figure | includes |", "|---|---|---|"]
-    lines += [f"| {what} | {figure} | {includes} |" for what, figure, includes in table(result)]
-    paths["md"].write_text("\n".join(lines) + "\n")
+    paths["md"].write_text(f"# hedgegate bench\n\n{markdown_table(result)}\n")
     _plot(result, paths["png"])
     return paths
 
