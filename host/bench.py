@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["RUST_CLAIMS", "hardware", "link", "software", "virtual_board", "fast_path", "run_bench", "table",
-           "markdown_table", "newest_results", "write_results"]
+__all__ = ["RUST_CLAIMS", "hardware", "link", "software", "virtual_board", "round_trip", "board_round_trip",
+           "fast_path", "run_bench", "table", "markdown_table", "newest_results", "write_results"]
 
 # The Rust engine's README (../shared/reference): quoted, not run here.
 RUST_CLAIMS = {"p50_ns": 412, "p95_ns": 687, "p99_ns": 1200, "p999_ns": 2100, "ticks_per_second": 100_000,
@@ -110,21 +110,61 @@ def software(ticks: int) -> dict:
             "what": "the bit-exact model in process, Python API (on_tick + get_hedge_recommendation), one core"}
 
 
+def round_trip(board, samples: int) -> list[int]:
+    """Nanoseconds from sending a tick to receiving its recommendation, ``samples`` times, on an open board of any
+    shape: leg 0 (the others disabled) gets a target that moves with every mid (gamma, no threshold), and a bid at
+    30.000 - 0.010 is added and removed in turn, so that every tick causes exactly one recommendation."""
+    from decimal import Decimal
+
+    from ..hw.layouts import TickSide
+    from .commands import config_writes
+    from .config import EngineConfig, LegConfig
+    from .numbers import gamma_to_q32
+    from .ticks import Tick
+
+    params = board.params
+    band = {"band_lo": params.price_min, "band_hi": params.price_max}        # the board's price width
+    legs = [LegConfig(symbol=0, position=-10_000, gamma=gamma_to_q32(Decimal("0.5")), anchor=30_000, **band)] + \
+        [LegConfig(symbol=0, enabled=False, **band)] * (params.legs - 1)
+    board.send(config_writes(EngineConfig(params, tuple(legs))) + [Tick(0, 0, TickSide.ASK, 30_010, 100),
+                                                                   Tick(0, 0, TickSide.BID, 29_980, 100)])
+    board.sync()
+    times = []
+    for i in range(samples):
+        started = time.perf_counter_ns()
+        board.send([Tick(i + 1, 0, TickSide.BID, 29_990, 100 if i % 2 == 0 else 0)])
+        got = []
+        while not got:
+            got = board.poll(1.0)
+            if not got and time.perf_counter_ns() - started > 5e9:
+                raise RuntimeError(f"{board.name}: no recommendation within 5 s of a tick")
+        times.append(time.perf_counter_ns() - started)
+    return times
+
+
+def board_round_trip(port: str, samples: int) -> dict:
+    """A board's host round trip (``--port``): the same probe as the virtual board's, over its link."""
+    from .board import open_board
+
+    with open_board(port) as board:
+        times = round_trip(board, samples)
+    return {**_percentiles(times), "samples": len(times), "port": port,
+            "what": "host -> board -> host: the host's encoding, the link both ways, the board's decoder, core and "
+                    "encoder; round trip = a tick sent to its recommendation received"}
+
+
 def virtual_board(ticks: int, round_trips: int) -> dict:
     """The virtual board (the ULX3S's gateware in Verilator behind a TCP socket, through the serial backend as a real
     board): throughput of ``stream`` over the bundled session, and the round trip of single ticks that each cause a
     recommendation (send, then wait for it)."""
     import dataclasses
 
-    from ..hw.layouts import TickSide
     from .board import open_board
-    from .commands import config_writes
-    from .config import load_config, parse_config
+    from .config import load_config
     from .demo import demo_files, load_report
     from .marketdata import load_ticks
     from .replay import run_model
     from .stream import stream_ticks
-    from .ticks import Tick
 
     mul_latency = load_report()["core"]["mul_latency"]
     ticks_path, config_path = demo_files()
@@ -136,26 +176,8 @@ def virtual_board(ticks: int, round_trips: int) -> dict:
         summary = stream_ticks(board, config, stream)
     same = [r.to_json(latency=False) for r in summary["recs"]] == \
         [r.to_json(latency=False) for r in run_model(config, stream, trace=False)[0]]
-    # One leg whose target moves with every mid (gamma), no threshold: each bid that moves the mid is one
-    # recommendation, so its round trip is measurable from the host.
-    probe = parse_config("[engine]\nsymbols = 1\nlevels = 2\n[[leg]]\nsymbol = 0\nposition = -10000\n"
-                         "gamma = 0.5\nanchor = 30.0\n")
-    probe = dataclasses.replace(probe, params=dataclasses.replace(probe.params, mul_latency=mul_latency))
-    times = []
-    with open_board("sim", probe.params) as board:
-        board.send(config_writes(probe) + [Tick(0, 0, TickSide.ASK, 30_010, 100),
-                                           Tick(0, 0, TickSide.BID, 29_980, 100)])
-        board.sync()
-        for i in range(round_trips):
-            started = time.perf_counter_ns()
-            # A bid at 29.990 and its removal, in turn: the mid moves between 30.000 and 29.995 on every tick.
-            board.send([Tick(i + 1, 0, TickSide.BID, 29_990, 100 if i % 2 == 0 else 0)])
-            got = []
-            while not got:
-                got = board.poll(5.0)
-                if not got and time.perf_counter_ns() - started > 5e9:
-                    raise RuntimeError("the virtual board did not answer a tick within 5 s")
-            times.append(time.perf_counter_ns() - started)
+    with open_board("sim", config.params) as board:
+        times = round_trip(board, round_trips)
     return {"ticks": len(stream), "ticks_per_second": summary["ticks_per_second"], "same_as_model": same,
             "lost": summary["lost_recommendations"] + summary["rec_overflow"],
             "round_trip": {**_percentiles(times), "samples": len(times)},
@@ -181,8 +203,8 @@ def fast_path(ticks: int) -> dict:
             "what": "the compiled backtest loop (law, orders, fills, marking), one core, median of 3"}
 
 
-def run_bench(quick: bool = False, progress=print) -> dict:
-    """Every measurement; ``quick``: smoke sizes."""
+def run_bench(quick: bool = False, progress=print, port: str | None = None) -> dict:
+    """Every measurement; ``quick``: smoke sizes; ``port``: also a board's round trip over its link."""
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=_ROOT, capture_output=True,
                             text=True).stdout.strip() or "unknown"
     result = {"machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, python "
@@ -197,6 +219,12 @@ def run_bench(quick: bool = False, progress=print) -> dict:
     progress("virtual board: the ULX3S's gateware behind a socket ...")
     result["virtual_board"] = virtual_board(2_000 if quick else 50_000, 20 if quick else 500)
     result["link"] = link()
+    if port is not None:
+        progress(f"board at {port}: round trip ...")
+        result["board_round_trip"] = board_round_trip(port, 50 if quick else 1000)
+    else:
+        progress("board: skipped (no --port: no board attached)")
+        result["board_round_trip"] = {"skipped": "no --port given: no board attached"}
     from .bench_hftbacktest import available, hftbacktest_throughput
     from .marketdata.synthetic import synthetic_ticks
 
@@ -232,11 +260,20 @@ def table(result: dict) -> list[tuple[str, str, str]]:
          vb["what"]),
         ("hedgegate, compiled fast path (measured)", f"{fast['ns_per_tick']:.0f} ns/tick = "
          f"{fast['ticks_per_second'] / 1e6:.1f} M ticks/s", fast["what"]),
+        ("hedgegate, a board over its link (measured)", _round_trip(result["board_round_trip"]),
+         result["board_round_trip"].get("what", "")),
         ("hedgegate backtest vs hftbacktest, same events, same run", _versus(result["hftbacktest"]),
          result["hftbacktest"].get("what", "hftbacktest not installed (optional extra)")),
         ("Rust engine (quoted, not run)", f"p50 {rust['p50_ns']} / p95 {rust['p95_ns']} / p99 {rust['p99_ns']} / "
          f"p99.9 {rust['p999_ns']} ns, {rust['ticks_per_second']:,} ticks/s", rust["what"]),
     ]
+
+
+def _round_trip(figures: dict) -> str:
+    if "skipped" in figures:
+        return f"skipped: {figures['skipped']}"
+    return (f"round trip p50 {figures['p50_ns'] / 1000:,.0f} / p99 {figures['p99_ns'] / 1000:,.0f} us "
+            f"({figures['samples']} ticks, {figures['port']})")
 
 
 def _versus(figures: dict) -> str:

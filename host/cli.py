@@ -11,7 +11,7 @@
     hedgegate status --port URL [--config CONFIG.toml] [--json]
     hedgegate demo [--ticks TICKS] [--config CONFIG.toml] [--rate N] [--port URL] [--json]
     hedgegate board-sim [--listen 127.0.0.1:PORT] [--config CONFIG.toml | --symbols S --levels N --legs L]
-    hedgegate bench [--quick] [--json] [--out DIR]
+    hedgegate bench [--quick] [--json] [--out DIR] [--port URL]
     hedgegate build --board icebreaker|ulx3s-85f|ulx3s-25f [--clock-mhz F] [--seed N] [--build-dir DIR]
                     [--report REPORT.json] [--program]
 
@@ -289,7 +289,7 @@ def _bench(args) -> int:
 
     say = (lambda text: None) if args.json else (lambda text: print(f"bench: {text}", file=sys.stderr, flush=True))
     try:
-        result = run_bench(quick=args.quick, progress=say)
+        result = run_bench(quick=args.quick, progress=say, port=args.port)
     except SimError as exc:
         return _fail(f"bench: the core's simulation: {exc}", 1)
     if args.out is not None:
@@ -436,6 +436,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="smoke sizes (under two minutes once the core is built)")
     bench.add_argument("--json", action="store_true", help="one JSON object on stdout")
     bench.add_argument("--out", metavar="DIR", help="also write bench-DATE.json, .md (the table) and .png to DIR")
+    bench.add_argument("--port", metavar="URL", help="also a board's round trip over its link (a serial device or a "
+                                                     "pyserial URL such as socket://HOST:PORT of board-sim)")
     bench.set_defaults(run=_bench)
 
     build = commands.add_parser("build", help="build a board's bitstream (Yosys + nextpnr from PyPI)",

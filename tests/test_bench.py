@@ -38,3 +38,18 @@ def test_bench_quick_json(tmp_path):
     assert json.loads(open(files["json"]).read())["hardware"] == hardware
     assert "| hedgegate, FPGA core" in open(files["md"]).read()
     assert open(files["png"], "rb").read(4) == b"\x89PNG"
+
+
+@pytest.mark.parametrize("shape", [dict(symbols=1, levels=2, legs=1), dict(symbols=4, levels=10, legs=2),
+                                   dict(symbols=1, levels=10, legs=1, price_width=16, qty_width=16)])
+def test_round_trip_probe_gives_one_recommendation_per_tick(shape):
+    """The probe of the board round trip (--port, the virtual board) on the model behind the Board interface: each
+    tick it sends causes exactly one recommendation, whatever the board's shape (the iCEBreaker's 16-bit prices)."""
+    from hedgegate.host.bench import round_trip
+    from hedgegate.host.board import open_board
+
+    with open_board("model", CoreParams(**shape)) as board:
+        times = round_trip(board, 40)
+        assert len(times) == 40 and min(times) > 0
+        assert board.poll() == []                           # nothing more than one per tick
+        assert board.status()["recs_out"] == 40 + 1         # and the first, on the book's completion
