@@ -224,7 +224,8 @@ def run_bench(quick: bool = False, progress=print, port: str | None = None) -> d
         result["board_round_trip"] = board_round_trip(port, 50 if quick else 1000)
     else:
         progress("board: skipped (no --port: no board attached)")
-        result["board_round_trip"] = {"skipped": "no --port given: no board attached"}
+        result["board_round_trip"] = {"skipped": "no --port given: no board attached",
+                                      "what": "a board's round trip over its USB UART: hedgegate bench --port DEVICE"}
     from .bench_hftbacktest import available, hftbacktest_throughput
     from .marketdata.synthetic import synthetic_ticks
 

@@ -26,3 +26,17 @@ def test_backtest_throughput_bench_runs(tmp_path):
     figures = json.loads(out.read_text())
     assert figures["ticks"] == 30000 and figures["fast"]["median"] > 0 and figures["fast"]["hedges"] > 0
     assert figures["cli"]["wall_seconds"] and figures["model"]["ticks_per_second"] > 0
+
+
+def test_readme_shows_the_newest_bench_results():
+    """README's bench block is the newest bench/results/bench-*.json rendered (bench/update_readme.py)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("update_readme", ROOT / "bench" / "update_readme.py")
+    update = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(update)
+    from hedgegate.host.bench import newest_results
+    newest = newest_results(ROOT / "bench" / "results")
+    assert newest is not None, "no bench results: run hedgegate bench --out bench/results"
+    readme = (ROOT / "README.md").read_text()
+    assert update.readme_with(newest, readme) == readme, \
+        f"README's bench block differs from {newest.name}: run python bench/update_readme.py"
