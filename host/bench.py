@@ -266,7 +266,8 @@ def table(result: dict) -> list[tuple[str, str, str]]:
         ("hedgegate backtest vs hftbacktest, same events, same run", _versus(result["hftbacktest"]),
          result["hftbacktest"].get("what", "hftbacktest not installed (optional extra)")),
         ("Rust engine (quoted, not run)", f"p50 {rust['p50_ns']} / p95 {rust['p95_ns']} / p99 {rust['p99_ns']} / "
-         f"p99.9 {rust['p999_ns']} ns, {rust['ticks_per_second']:,} ticks/s", rust["what"]),
+         f"p99.9 {rust['p999_ns']} ns, {rust['ticks_per_second']:,} ticks/s; "
+         + ", ".join(f"{name} {ns}" for name, ns in rust["components_ns"].items()) + " ns", rust["what"]),
     ]
 
 
