@@ -25,8 +25,8 @@ from decimal import Decimal
 from .host.board import open_board
 from .host.commands import Write, config_writes
 from .host.config import config_from_document
-from .host.numbers import milli_to_json, to_milli
-from .host.ticks import Tick
+from .host.numbers import milli_to_json
+from .host.ticks import api_tick
 from .hw.layouts import RecSide, TickSide
 from .hw.regmap import LegReg
 
@@ -166,14 +166,7 @@ class HedgeEngine:
     def on_tick(self, tick: MarketTick) -> None:
         """Sends one tick (its price converted exactly; a value outside the core's ranges is a ValueError naming
         it)."""
-        price = to_milli(_decimal(tick.price))
-        if not 0 <= tick.symbol < self.params.symbols:
-            raise ValueError(f"tick symbol {tick.symbol} is not below {self.params.symbols}")
-        if not self.params.price_min <= price <= self.params.price_max:
-            raise ValueError(f"tick price {tick.price} is outside the core's price range")
-        if not 0 <= tick.qty <= self.params.qty_max:
-            raise ValueError(f"tick qty {tick.qty} is outside 0 .. {self.params.qty_max}")
-        self.board.send([Tick(tick.ts_ns, tick.symbol, TickSide(tick.side), price, tick.qty)])
+        self.board.send([api_tick(tick.ts_ns, tick.symbol, tick.side, tick.price, tick.qty, self.params)])
 
     def get_hedge_recommendation(self, timeout: float = 0.0):
         """The next pending recommendation, or None (waits up to ``timeout`` seconds on a board)."""

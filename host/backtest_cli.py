@@ -20,26 +20,30 @@ import time
 __all__ = ["add_backtest_parsers"]
 
 
-def _backtest_config(args, params):
+def _option(name: str, parse, *args, **kwargs):
+    """``parse(*args, **kwargs)``, its ValueError prefixed with the option's name."""
+    try:
+        return parse(*args, **kwargs)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
+def _symbol_list(text: str) -> tuple:
+    try:
+        return tuple(int(s) for s in text.split(","))
+    except ValueError:
+        raise ValueError(f"expected symbol indexes like 0,2, got {text!r}") from None
+
+
+def _backtest_config(args):
     """BacktestConfig from the options (ValueError naming the option on a bad value)."""
     from .backtest import BacktestConfig, Latency
     from .backtest.config import parse_duration_ns
 
-    try:
-        latency = Latency.parse(args.latency, link_ns=args.link_ns, seed=args.seed)
-    except ValueError as exc:
-        raise ValueError(f"--latency: {exc}") from None
-    try:
-        bar_ns = parse_duration_ns(args.bar)
-    except ValueError as exc:
-        raise ValueError(f"--bar: {exc}") from None
-    exposure = None
-    if args.exposure_symbols is not None:
-        try:
-            exposure = tuple(int(s) for s in args.exposure_symbols.split(","))
-        except ValueError:
-            raise ValueError(f"--exposure-symbols: expected symbol indexes like 0,2, got {args.exposure_symbols!r}") \
-                from None
+    latency = _option("--latency", Latency.parse, args.latency, link_ns=args.link_ns, seed=args.seed)
+    bar_ns = _option("--bar", parse_duration_ns, args.bar)
+    exposure = None if args.exposure_symbols is None else \
+        _option("--exposure-symbols", _symbol_list, args.exposure_symbols)
     return BacktestConfig(initial_position=args.initial_position, transaction_cost_bps=args.fee_bps,
                           fee_per_lot=args.fee_per_lot, slippage_bps=args.slippage_bps, latency=latency,
                           unfilled=args.unfilled, exposure_symbols=exposure, bar_ns=bar_ns, capital=args.capital)
@@ -62,10 +66,7 @@ def _runner(args, config):
     else:
         strategy = MeanReversionHedge(MeanReversionParams(None, args.threshold_z, args.hedge_strength),
                                       ratio=args.ratio, window=args.window, symbol=args.hedge_symbol, leg=args.leg)
-    try:
-        every = parse_duration_ns(args.every)
-    except ValueError as exc:
-        raise ValueError(f"--every: {exc}") from None
+    every = _option("--every", parse_duration_ns, args.every)
     return StrategyRunner(config, [strategy], every_ns=every)
 
 
@@ -102,7 +103,7 @@ def _backtest(args) -> int:
 
     try:
         config, table = _load(args)
-        backtest = Backtest(config, _backtest_config(args, config.params))
+        backtest = Backtest(config, _backtest_config(args))
         runner = _runner(args, config)
     except ValueError as exc:
         return _fail(str(exc), 2)
@@ -173,7 +174,7 @@ def _sweep(args) -> int:
     try:
         grid = parse_grid(args.grid)
         config, table = _load(args)
-        base = _backtest_config(args, config.params)
+        base = _backtest_config(args)
     except ValueError as exc:
         return _fail(str(exc), 2)
     text = Path(args.config).read_text()

@@ -23,7 +23,6 @@ together, so editing the law always recompiles them.
 
 import warnings
 
-import numpy as np
 from numba import njit
 from numba.core.errors import NumbaIRAssumptionWarning
 from numba.extending import register_jitable
@@ -36,8 +35,8 @@ from ..hw.regmap import LegReg
 # error); what the compiled loops compute is checked against the model by tests/test_fast_path.py.
 warnings.filterwarnings("ignore", category=NumbaIRAssumptionWarning)
 
-__all__ = ["mul_rha_sat", "book_update", "book_clear", "hedge_law", "apply_tick", "replay_loop", "backtest_loop",
-           "REC_FIELDS", "NONE", "BUY", "SELL", "LIMIT_BLOCKED", "PRICE_BLOCKED"]
+__all__ = ["mul_rha_sat", "book_update", "book_clear", "hedge_law", "adjust_position", "apply_tick", "replay_loop",
+           "backtest_loop", "settle_all", "REC_FIELDS", "NONE", "BUY", "SELL", "LIMIT_BLOCKED", "PRICE_BLOCKED"]
 
 # Leg register indexes (a leg's registers are a row indexed by LegReg), as plain ints for numba.
 ENABLED, SYMBOL, POSITION, HEDGE_POSITION = int(LegReg.ENABLED), int(LegReg.SYMBOL), int(LegReg.POSITION), \
@@ -162,6 +161,14 @@ def hedge_law(regs, at, halted, symbol, best_bid, best_ask, both_sides, price_mi
 
 
 @register_jitable(inline="always")
+def adjust_position(regs, at, value):
+    """A fill adjustment (the ADJUST_POSITION write): H = saturate(H + value) to +-(2^31 - 1), the leg's registers at
+    ``regs[at:]``."""
+    h = regs[at + HEDGE_POSITION] + value
+    regs[at + HEDGE_POSITION] = -_POSITION_MAX if h < -_POSITION_MAX else _POSITION_MAX if h > _POSITION_MAX else h
+
+
+@register_jitable(inline="always")
 def apply_tick(bid_prices, bid_sizes, bid_counts, ask_prices, ask_sizes, ask_counts, depth, regs, halted,
                counters, price_min, price_max, symbol, side, price, qty, recs, rec_n):
     """One tick into the books and every leg (side: 0 bid, 1 ask, 2 trade, 3 clear). The recommendations go into
@@ -253,13 +260,21 @@ FEE_BPS, FEE_PER_LOT, SLIPPAGE_BPS = range(3)
 
 
 @register_jitable(inline="always")
+def _first_mark(marks, marked, symbol, price):
+    """A symbol's first mark, also its reference (``marks[1]``): P&L counts from there. True if it was the first."""
+    if marked[symbol] != 0:
+        return False
+    marks[0, symbol] = price
+    marks[1, symbol] = price
+    marked[symbol] = 1
+    return True
+
+
+@register_jitable(inline="always")
 def _mark(marks, marked, symbol, price, regs, exposure_symbols, filled, money):
     """Moves ``symbol``'s mark (``marks[0]``; milli-units, float) to ``price`` and books the change on every exposure
-    and hedge held in it; the first mark of a symbol is its reference (kept in ``marks[1]``) and books nothing."""
-    if marked[symbol] == 0:
-        marks[0, symbol] = price
-        marks[1, symbol] = price
-        marked[symbol] = 1
+    and hedge held in it; the first mark of a symbol is its reference and books nothing."""
+    if _first_mark(marks, marked, symbol, price):
         return
     change = price - marks[0, symbol]
     if change == 0.0:
@@ -296,10 +311,7 @@ def _settle(orders, ints, money, costs, rest, final, now, ask_prices, ask_sizes,
                 size = ask_sizes[base + level] if buy else bid_sizes[base + level]
                 take = min(remaining - taken, size)
                 taken += take
-                if marked[symbol] == 0:      # a fill before any two-sided book: the fill price is the first mark
-                    marks[0, symbol] = float(price)
-                    marks[1, symbol] = float(price)
-                    marked[symbol] = 1
+                _first_mark(marks, marked, symbol, float(price))   # a fill before any two-sided book marks it
                 notional = float(take) * price
                 mark = marks[0, symbol] * take
                 money[HEDGED] += (mark - notional) if buy else (notional - mark)
@@ -319,9 +331,7 @@ def _settle(orders, ints, money, costs, rest, final, now, ask_prices, ask_sizes,
                 ints[FILL_N] += 1
                 remaining -= taken
             if remaining > 0 and (final or not rest):
-                at = leg * LEG_REGISTERS + HEDGE_POSITION
-                h = regs[at] - remaining if buy else regs[at] + remaining
-                regs[at] = -_POSITION_MAX if h < -_POSITION_MAX else _POSITION_MAX if h > _POSITION_MAX else h
+                adjust_position(regs, leg * LEG_REGISTERS, -remaining if buy else remaining)
                 ints[CANCELLED] += remaining
                 remaining = 0
         if remaining > 0:

@@ -12,7 +12,7 @@ The model is the reference for every simulation and the ``model`` backend of ``h
 
 import numpy as np
 
-from ..hw.layouts import RecSide, TickSide, unpack
+from ..hw.layouts import RecSide, unpack
 from ..hw.params import POSITION_MAX, CoreParams
 from ..hw.regmap import GlobalReg, LegReg, leg_register_shapes, leg_reset_values
 from . import kernel
@@ -124,8 +124,7 @@ class HedgeModel:
         at = write.leg * kernel.LEG_REGISTERS
         value = unpack(self._shapes[LegReg(write.addr)], data)
         if write.addr == LegReg.ADJUST_POSITION:
-            self.regs[at + LegReg.HEDGE_POSITION] = saturate(self.regs[at + LegReg.HEDGE_POSITION] + value,
-                                                               POSITION_MAX)
+            kernel.adjust_position(self.regs, at, value)
         elif write.addr == LegReg.HEDGE_POSITION:
             self.regs[at + LegReg.HEDGE_POSITION] = saturate(value, POSITION_MAX)
         else:

@@ -77,9 +77,7 @@ def fast_ticks(model: HedgeModel, ticks, *, trace: bool = True, chunk: int = 1 <
     params = model.params
     table = ticks if isinstance(ticks, TickTable) else TickTable.from_ticks(ticks)
     columns = [np.ascontiguousarray(c, dtype=np.int64) for c in (table.symbol, table.side, table.price, table.qty)]
-    bad = np.flatnonzero((columns[0] < 0) | (columns[0] >= params.symbols))
-    if len(bad):     # the model's error for the same tick (the loaders have checked symbols already)
-        raise ValueError(f"symbol {int(columns[0][bad[0]])} is not below {params.symbols}")
+    table.check_symbols(params.symbols)
     depth = params.levels
     bids, asks = model.bids, model.asks
     recs, traces = [], [] if trace else None

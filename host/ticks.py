@@ -23,6 +23,7 @@ place errors are produced. Both give identical values (tested).
 import io
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from ..hw.layouts import TickSide as Side   # the side column's codes are the core's tick sides
 from ..hw.params import CoreParams
@@ -41,6 +42,20 @@ class Tick:
     side: Side
     price: int
     qty: int
+
+
+def api_tick(ts_ns: int, symbol: int, side, price, qty: int, params: CoreParams, *, milli: bool = False) -> Tick:
+    """A tick given through the Python API (``HedgeEngine.on_tick``, ``Backtest.process_tick``), checked against the
+    core: ``price`` in currency units (a float by its shortest decimal, as config floats are; an int or Decimal
+    exactly) or, with ``milli``, already in milli-units. A value that does not fit is a ValueError naming it."""
+    milli_price = price if milli else to_milli(Decimal(repr(price)) if isinstance(price, float) else price)
+    if not 0 <= symbol < params.symbols:
+        raise ValueError(f"tick symbol {symbol} is not below {params.symbols}")
+    if not params.price_min <= milli_price <= params.price_max:
+        raise ValueError(f"tick price {price} is outside the core's price range")
+    if not 0 <= qty <= params.qty_max:
+        raise ValueError(f"tick qty {qty} is outside 0 .. {params.qty_max}")
+    return Tick(ts_ns, symbol, Side(side), milli_price, qty)
 
 
 def parse_ticks(source, params: CoreParams, path="<ticks>") -> list[Tick]:

@@ -4,7 +4,7 @@ the metrics. Defaults and choices are in docs/backtest.md."""
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np

@@ -13,7 +13,6 @@ Every tick it marks the exposure and the filled hedge to their symbols' mids. Ch
 
 import time
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
 
 import numpy as np
 
@@ -21,9 +20,8 @@ from .. import kernel
 from ..commands import Write
 from ..marketdata import check_time_order
 from ..marketdata.table import TickTable
-from ..numbers import to_milli
 from ..replay import loaded_model
-from ..ticks import Tick
+from ..ticks import Tick, api_tick
 from . import metrics as m
 from .config import BacktestConfig
 
@@ -133,21 +131,14 @@ class Backtest:
     def process_tick(self, tick) -> None:
         """One tick: a :class:`~hedgegate.MarketTick` (price in currency units) or a
         :class:`~hedgegate.host.ticks.Tick` (milli-units). The same compiled step as :meth:`run`."""
-        if isinstance(tick, Tick):
-            price = tick.price
-        else:                       # a MarketTick: currency units, converted as the engine API converts them
-            price = to_milli(Decimal(repr(tick.price)) if isinstance(tick.price, float) else tick.price)
-        if not self.params.price_min <= price <= self.params.price_max:
-            raise ValueError(f"tick price {tick.price} is outside the core's price range")
-        if not 0 <= tick.symbol < self.params.symbols:
-            raise ValueError(f"tick symbol {tick.symbol} is not below {self.params.symbols}")
-        if not 0 <= tick.qty <= self.params.qty_max:
-            raise ValueError(f"tick qty {tick.qty} is outside 0 .. {self.params.qty_max}")
+        # A MarketTick's price is in currency units, a Tick's in milli-units.
+        tick = api_tick(tick.ts_ns, tick.symbol, tick.side, tick.price, tick.qty, self.params,
+                        milli=isinstance(tick, Tick))
         if self._n and tick.ts_ns < self._time[self._n - 1]:
             raise ValueError(f"tick ts_ns {tick.ts_ns} is before the previous tick's {self._time[self._n - 1]}: "
                              "timestamps must not go backwards")
         self._run_columns([np.array([value], dtype=np.int64) for value in
-                           (tick.ts_ns, tick.symbol, int(tick.side), price, tick.qty)], 0, 1)
+                           (tick.ts_ns, tick.symbol, int(tick.side), tick.price, tick.qty)], 0, 1)
 
     def run(self, ticks, *, runner=None, progress=None) -> BacktestResults:
         """Every tick of ``ticks`` (a TickTable, or Tick / MarketTick objects), then :meth:`results`.
@@ -167,10 +158,7 @@ class Backtest:
         check_time_order(ticks, None)        # InputError naming the tick's line, row or record
         if self._n and len(ticks) and int(ticks.ts_ns[0]) < self._time[self._n - 1]:
             raise ValueError("the ticks start before the last tick already processed")
-        bad = np.flatnonzero((ticks.symbol < 0) | (ticks.symbol >= self.params.symbols))
-        if len(bad):
-            raise ValueError(f"tick {int(bad[0]) + 1}: symbol {int(ticks.symbol[bad[0]])} is not below "
-                             f"{self.params.symbols}")
+        ticks.check_symbols(self.params.symbols)
         columns = [np.ascontiguousarray(column, dtype=np.int64)
                    for column in (ticks.ts_ns, ticks.symbol, ticks.side, ticks.price, ticks.qty)]
         writes = self._planned_writes(ticks, runner) if runner is not None else []

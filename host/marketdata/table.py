@@ -102,6 +102,12 @@ class TickTable:
         return Tick(int(self.ts_ns[index]), int(self.symbol[index]), _SIDES[self.side[index]],
                     int(self.price[index]), int(self.qty[index]))
 
+    def check_symbols(self, symbols: int) -> None:
+        """ValueError naming the first tick whose symbol is not below ``symbols`` (a core with that many books)."""
+        bad = np.flatnonzero((self.symbol < 0) | (self.symbol >= symbols))
+        if len(bad):
+            raise ValueError(f"tick {int(bad[0]) + 1}: symbol {int(self.symbol[bad[0]])} is not below {symbols}")
+
     def to_list(self) -> list[Tick]:
         return list(self)
 
