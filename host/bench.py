@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..hw.params import COUNTER_WIDTH
+
 __all__ = ["RUST_CLAIMS", "hardware", "link", "software", "virtual_board", "round_trip", "board_round_trip",
            "fast_path", "run_bench", "table", "markdown_table", "newest_results", "write_results"]
 
@@ -31,7 +33,7 @@ RUST_CLAIMS = {"p50_ns": 412, "p95_ns": 687, "p99_ns": 1200, "p999_ns": 2100, "t
                                  "risk check": 94, "order generation": 54},
                "what": "quoted from the replaced engine's README, not measured here (software, its own machine)"}
 
-_MASK = (1 << 32) - 1
+_MASK = (1 << COUNTER_WIDTH) - 1          # the core's cycle stamps wrap modulo 2^32
 _TICK_FRAME_BYTES = 17          # docs/protocol.md: a TICK frame on the wire
 _ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,6 +64,7 @@ def hardware(ticks: int, report_name: str | None = None) -> dict:
     law = np.array([(rec.cycle_out - int(snapshots[rec.tick])) & _MASK for rec in recs])
     total = np.array([rec.latency_cycles for rec in recs])
     gaps = np.diff(handshakes)
+    interval = int(statistics.mode(gaps.tolist())) if len(gaps) else None
     fmax = float(report["fmax_mhz"])
     latency = int(np.max(total)) if len(total) else None
     return {
@@ -69,8 +72,8 @@ def hardware(ticks: int, report_name: str | None = None) -> dict:
         "latency_cycles": latency, "jitter_cycles": int(np.max(total) - np.min(total)) if len(total) else None,
         "latency_ns": latency * 1000 / fmax if latency is not None else None,
         "stages_cycles": {"book": sorted(set(book.tolist())), "hedge law and order": sorted(set(law.tolist()))},
-        "initiation_interval_cycles": int(statistics.mode(gaps.tolist())) if len(gaps) else None,
-        "core_ticks_per_second": fmax * 1e6 / int(statistics.mode(gaps.tolist())) if len(gaps) else None,
+        "initiation_interval_cycles": interval,
+        "core_ticks_per_second": fmax * 1e6 / interval if interval else None,
         "ticks": len(handshakes), "recommendations": len(recs),
         "what": "core only: tick handshake to recommendation inside the FPGA at the build's fmax; no UART, no wire",
     }
@@ -112,7 +115,7 @@ def software(ticks: int) -> dict:
 
 def round_trip(board, samples: int) -> list[int]:
     """Nanoseconds from sending a tick to receiving its recommendation, ``samples`` times, on an open board of any
-    shape: leg 0 (the others disabled) gets a target that moves with every mid (gamma, no threshold), and a bid at
+    shape and state: leg 0 (the others disabled) gets a target that moves with every mid (gamma, no threshold), and a bid at
     30.000 - 0.010 is added and removed in turn, so that every tick causes exactly one recommendation."""
     from decimal import Decimal
 
@@ -126,7 +129,9 @@ def round_trip(board, samples: int) -> list[int]:
     band = {"band_lo": params.price_min, "band_hi": params.price_max}        # the board's price width
     legs = [LegConfig(symbol=0, position=-10_000, gamma=gamma_to_q32(Decimal("0.5")), anchor=30_000, **band)] + \
         [LegConfig(symbol=0, enabled=False, **band)] * (params.legs - 1)
-    board.send(config_writes(EngineConfig(params, tuple(legs))) + [Tick(0, 0, TickSide.ASK, 30_010, 100),
+    # The board may hold state (a real one, or one that has just streamed): symbol 0's book is cleared first.
+    board.send(config_writes(EngineConfig(params, tuple(legs))) + [Tick(0, 0, TickSide.CLEAR, 0, 0),
+                                                                   Tick(0, 0, TickSide.ASK, 30_010, 100),
                                                                    Tick(0, 0, TickSide.BID, 29_980, 100)])
     board.sync()
     times = []
@@ -174,10 +179,9 @@ def virtual_board(ticks: int, round_trips: int) -> dict:
     stream = (session.to_list() * (ticks // len(session) + 1))[:ticks]
     with open_board("sim", config.params) as board:
         summary = stream_ticks(board, config, stream)
+        times = round_trip(board, round_trips)            # loads its own leg settings into the same board
     same = [r.to_json(latency=False) for r in summary["recs"]] == \
         [r.to_json(latency=False) for r in run_model(config, stream, trace=False)[0]]
-    with open_board("sim", config.params) as board:
-        times = round_trip(board, round_trips)
     return {"ticks": len(stream), "ticks_per_second": summary["ticks_per_second"], "same_as_model": same,
             "lost": summary["lost_recommendations"] + summary["rec_overflow"],
             "round_trip": {**_percentiles(times), "samples": len(times)},
@@ -188,14 +192,13 @@ def virtual_board(ticks: int, round_trips: int) -> dict:
 def fast_path(ticks: int) -> dict:
     """The compiled backtest loop's time per tick (orders, fills and marking included)."""
     from .backtest import Backtest, BacktestConfig
-    from .config import load_config
+    from .config import load_config, parse_config
     from .marketdata.synthetic import synthetic_ticks
 
-    config = load_config(_ROOT / "bench" / "configs" / "backtest-two-leg.toml") \
-        if (_ROOT / "bench").exists() else None
-    if config is None:
-        from .config import parse_config
-        config = parse_config("[engine]\nsymbols = 3\n[[leg]]\nsymbol = 0\nposition = -10000\nthreshold_bps = 50\n")
+    # The benchmark's two-leg config in a checkout; an installed package has no bench/, so one leg of it.
+    path = _ROOT / "bench" / "configs" / "backtest-two-leg.toml"
+    config = load_config(path) if path.exists() else \
+        parse_config("[engine]\nsymbols = 3\n[[leg]]\nsymbol = 0\nposition = -10000\nthreshold_bps = 50\n")
     stream = synthetic_ticks(ticks, gap_ns=50_000_000)
     rates = [Backtest(config, BacktestConfig()).run(stream).metrics["ticks_per_second"] for _ in range(3)]
     rate = statistics.median(rates)

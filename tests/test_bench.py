@@ -44,7 +44,8 @@ def test_bench_quick_json(tmp_path):
                                    dict(symbols=1, levels=10, legs=1, price_width=16, qty_width=16)])
 def test_round_trip_probe_gives_one_recommendation_per_tick(shape):
     """The probe of the board round trip (--port, the virtual board) on the model behind the Board interface: each
-    tick it sends causes exactly one recommendation, whatever the board's shape (the iCEBreaker's 16-bit prices)."""
+    tick it sends causes exactly one recommendation, whatever the board's shape (the iCEBreaker's 16-bit prices) and
+    whatever it holds from before."""
     from hedgegate.host.bench import round_trip
     from hedgegate.host.board import open_board
 
@@ -53,3 +54,11 @@ def test_round_trip_probe_gives_one_recommendation_per_tick(shape):
         assert len(times) == 40 and min(times) > 0
         assert board.poll() == []                           # nothing more than one per tick
         assert board.status()["recs_out"] == 40 + 1         # and the first, on the book's completion
+        # Again on the same board, with levels inside the probe's spread left in its book (as a session leaves
+        # them): the probe clears the book, else the mid would not move and no recommendation would come.
+        from hedgegate.host.ticks import Tick
+        from hedgegate.hw.layouts import TickSide
+        board.send([Tick(0, 0, TickSide.BID, 30_000, 5), Tick(0, 0, TickSide.ASK, 30_005, 5)])
+        before = board.status()["recs_out"]
+        assert len(round_trip(board, 40)) == 40 and board.poll() == []
+        assert board.status()["recs_out"] == before + 40 + 1
