@@ -2,10 +2,11 @@
 the engine hedgegate replaces (docs/benchmarks.md says what each figure includes).
 
 * hardware: the default board's core (the ULX3S-85F build report's core: its S, N, L and ``mul_latency``), simulated
-  in Verilator by the ``sim`` backend on a tick stream; every tick's cycles are read from the simulation: the book
-  (handshake to the book snapshot on the trace port), the hedge law and order preparation (snapshot to the
-  recommendation), the total and its spread over every recommendation (the jitter), and the initiation interval
-  (the handshakes' spacing with a tick offered on every cycle). ``latency_ns`` is the total at the report's fmax.
+  in Verilator by the ``sim`` backend on a tick stream: its latency (cycle stamps) and their spread over every
+  recommendation (the jitter), and the initiation interval (the handshakes' spacing with a tick offered on every
+  cycle); ``latency_ns`` is the latency at the report's fmax. Then the board's whole engine (UART, frame decoder,
+  clock crossings, core, queue, frame encoder; ``sim/stages_tb.py``) at the board's clocks and divisor, probe ticks
+  sent one at a time: each stage from the rx pin to the tx pin, read from the simulation's signals, and the wire.
 * link: TICK frames per second a UART at the board's baud rate carries (10 bits a byte).
 * software: the bit-exact model through the Python API (``HedgeEngine.on_tick`` then ``get_hedge_recommendation``,
   ``time.perf_counter_ns`` around the two) per tick; the compiled fast path's nanoseconds per tick; the virtual
@@ -22,10 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..hw.params import COUNTER_WIDTH
-
-__all__ = ["RUST_CLAIMS", "hardware", "link", "software", "virtual_board", "round_trip", "board_round_trip",
-           "fast_path", "run_bench", "table", "markdown_table", "newest_results", "write_results"]
+__all__ = ["RUST_CLAIMS", "SERIAL_STAGES", "hardware", "serial_stages", "probe_setup", "probe_tick", "link",
+           "software", "virtual_board", "round_trip", "board_round_trip", "fast_path", "run_bench", "table",
+           "markdown_table", "newest_results", "write_results"]
 
 # The Rust engine's README (../shared/reference): quoted, not run here.
 RUST_CLAIMS = {"p50_ns": 412, "p95_ns": 687, "p99_ns": 1200, "p999_ns": 2100, "ticks_per_second": 100_000,
@@ -33,8 +33,6 @@ RUST_CLAIMS = {"p50_ns": 412, "p95_ns": 687, "p99_ns": 1200, "p999_ns": 2100, "t
                                  "risk check": 94, "order generation": 54},
                "what": "quoted from the replaced engine's README, not measured here (software, its own machine)"}
 
-_MASK = (1 << COUNTER_WIDTH) - 1          # the core's cycle stamps wrap modulo 2^32
-_TICK_FRAME_BYTES = 17          # docs/protocol.md: a TICK frame on the wire
 _ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -44,8 +42,10 @@ def _percentiles(values) -> dict:
             (("50", 50), ("95", 95), ("99", 99), ("999", 99.9))}
 
 
-def hardware(ticks: int, report_name: str | None = None) -> dict:
-    """The core of a build report (default: the bundled ULX3S-85F one), in Verilator, on ``ticks`` synthetic ticks."""
+def hardware(ticks: int, probes: int, report_name: str | None = None) -> dict:
+    """The core of a build report (default: the bundled ULX3S-85F one), in Verilator, on ``ticks`` synthetic ticks
+    (latency, jitter and initiation interval over every one), and the board's engine around it on ``probes`` ticks
+    (:func:`serial_stages`: the stages from pin to pin, the core's among them)."""
     from ..hw.params import CoreParams
     from ..sim.backend import run_sim_timed
     from .config import EngineConfig, load_config
@@ -59,33 +59,111 @@ def hardware(ticks: int, report_name: str | None = None) -> dict:
     config = EngineConfig(core, example.legs[:core.legs])
     stream = synthetic_ticks(ticks, symbols=2, prices=(30_000, 70_000), tick_sizes=(5, 10))
     recs, _, cycles = run_sim_timed(config, stream, trace=False)
-    handshakes, snapshots = np.array(cycles["tick_cycles"]), np.array(cycles["trace_cycles"])
-    book = snapshots - handshakes
-    law = np.array([(rec.cycle_out - int(snapshots[rec.tick])) & _MASK for rec in recs])
+    handshakes = np.array(cycles["tick_cycles"])
     total = np.array([rec.latency_cycles for rec in recs])
     gaps = np.diff(handshakes)
     interval = int(statistics.mode(gaps.tolist())) if len(gaps) else None
     fmax = float(report["fmax_mhz"])
     latency = int(np.max(total)) if len(total) else None
+    serial = serial_stages(probes, name)
     return {
         "board": report["board"], "report": name, "fmax_mhz": fmax, "core": report["core"],
         "latency_cycles": latency, "jitter_cycles": int(np.max(total) - np.min(total)) if len(total) else None,
         "latency_ns": latency * 1000 / fmax if latency is not None else None,
-        "stages_cycles": {"book": sorted(set(book.tolist())), "hedge law and order": sorted(set(law.tolist()))},
+        "stages_cycles": {row["stage"]: row["cycles"] for row in serial.get("stages", []) if row["clock"] == "core"},
         "initiation_interval_cycles": interval,
         "core_ticks_per_second": fmax * 1e6 / interval if interval else None,
-        "ticks": len(handshakes), "recommendations": len(recs),
-        "what": "core only: tick handshake to recommendation inside the FPGA at the build's fmax; no UART, no wire",
+        "ticks": len(handshakes), "recommendations": len(recs), "serial": serial,
+        "what": "core only: tick handshake to recommendation inside the FPGA at the build's fmax; no UART, no wire "
+                "(its stages: from the probes through the board's engine, see serial)",
+    }
+
+
+# The way from the rx pin to the tx pin, as (stage, clock, from event, to event); sim/stages_tb.py's events.
+SERIAL_STAGES = (("UART receive", "serial", "data_end", "byte_received"),
+                 ("frame decode", "serial", "byte_received", "decoded"),
+                 ("command crossing", "serial -> core", "decoded", "tick_taken"),
+                 ("book", "core", "tick_taken", "book"),
+                 ("hedge law", "core", "book", "loop"),
+                 ("order build", "core", "loop", "rec_out"),
+                 ("recommendation crossing", "core -> serial", "rec_out", "queued"),
+                 ("frame encode", "serial", "queued", "encoded"),
+                 ("UART transmit", "serial", "encoded", "tx_start"))
+
+
+def serial_stages(probes: int, report_name: str | None = None) -> dict:
+    """The board's engine behind its UART (the report's core, divisor and clocks) in Verilator: ``probes`` ticks sent
+    one at a time, each timed from the rx pin to the tx pin through every stage (:data:`SERIAL_STAGES`)."""
+    from fractions import Fraction
+
+    from ..hw.board import clock_plan
+    from ..hw.params import CoreParams
+    from ..hw.regmap import LegReg, leg_reset_values
+    from ..sim.backend import run_stages
+    from ..sim.runner import SimError
+    from .commands import Write
+    from .demo import DEMO_REPORT, load_report
+    from .model import HedgeModel
+
+    name = report_name or DEMO_REPORT
+    report = load_report(name)
+    core = CoreParams(**report["core"])
+    plan = clock_plan(report["board"], report["pll"]["achieved_hz"], report["uart"]["baud"])
+    if not plan.two_clocks or core.compact_leg:
+        return {"skipped": f"{report['board']}: the stage probe needs the two-clock engine and the parallel leg"}
+    periods = {"serial": Fraction(10**12) / plan.serial_hz, "core": Fraction(10**12) / plan.core_hz}
+    if any(period.denominator != 1 for period in periods.values()):
+        return {"skipped": f"{report['board']}: clock periods not whole picoseconds ({periods})"}
+    # The simulated engine starts from reset: only writes that change a register go over the (slow) simulated UART.
+    resets = {addr: value & 0xFFFF_FFFF for addr, value in leg_reset_values(core).items()}
+    setup = [c for c in probe_setup(core)
+             if not (isinstance(c, Write) and isinstance(c.addr, LegReg) and c.data == resets[c.addr])]
+    ticks = [probe_tick(i) for i in range(probes)]
+    events, recs = run_stages(core, setup, ticks, divisor=plan.divisor, serial_period_ps=int(periods["serial"]),
+                              core_period_ps=int(periods["core"]))
+    model = HedgeModel(core)
+    expected = [rec for command in setup + ticks for rec in model.apply(command)]
+    fields = ("leg", "side", "qty", "price", "hedge_position")
+    if [[getattr(r, f) for f in fields] for r in recs] != [[getattr(r, f) for f in fields] for r in expected] or \
+            len(recs) - len(events) != len(expected) - len(ticks) or \
+            any(rec.cycle_out - rec.cycle_in != core.latency for rec in recs):
+        raise SimError("stage probe: the engine's REC frames differ from the model's recommendations")
+    needed = {event for _, _, start, end in SERIAL_STAGES for event in (start, end)} | {"frame_start", "frame_end"}
+    for index, probe in enumerate(events):
+        if needed - set(probe):
+            raise SimError(f"stage probe {index}: no {', '.join(sorted(needed - set(probe)))} event seen")
+    stages = []
+    for stage, clock, start, end in SERIAL_STAGES:
+        ns = sorted({(probe[end] - probe[start]) / 1000 for probe in events})
+        row = {"stage": stage, "clock": clock, "ns": ns}
+        if clock in periods:
+            row["cycles"] = sorted({int((probe[end] - probe[start]) // periods[clock]) for probe in events})
+        stages.append(row)
+    spans = {key: [(probe[end] - probe[start]) / 1000 for probe in events] for key, start, end in
+             (("pin_to_pin_ns", "data_end", "tx_start"), ("wire_in_ns", "frame_start", "data_end"),
+              ("wire_out_ns", "tx_start", "frame_end"), ("wire_to_wire_ns", "frame_start", "frame_end"))}
+    serial_mhz, core_mhz = (float(hz) / 1e6 for hz in (plan.serial_hz, plan.core_hz))
+    return {
+        "report": name, "board": report["board"], "serial_clock_mhz": round(serial_mhz, 3),
+        "core_clock_mhz": round(core_mhz, 3), "serial_period_ps": int(periods["serial"]),
+        "core_period_ps": int(periods["core"]), "divisor": plan.divisor,
+        "baud": round(float(plan.serial_hz / plan.divisor)), "probes": len(events), "stages": stages,
+        **{key: {"min": min(values), "median": statistics.median(values), "max": max(values)}
+           for key, values in spans.items()},
+        "what": "the board's engine (UART, frame decoder, clock crossings, core, queue, encoder) in Verilator at the "
+                f"board's clocks ({serial_mhz:.3f} MHz serial, {core_mhz:g} MHz core): pin to pin = the TICK frame's "
+                "last data bit on rx to the REC frame's start bit on tx; the wire = the frames' bits at the baud rate",
     }
 
 
 def link(report_name: str | None = None) -> dict:
     """What the board's UART carries: TICK frames per second at its baud rate (8N1: 10 bits a byte)."""
     from .demo import DEMO_REPORT, load_report
+    from .protocol import OVERHEAD, PAYLOAD_LENGTHS, FrameType
 
     baud = load_report(report_name or DEMO_REPORT)["uart"]["baud"]
-    return {"baud": baud, "tick_frame_bytes": _TICK_FRAME_BYTES,
-            "ticks_per_second": baud / (10 * _TICK_FRAME_BYTES),
+    frame = OVERHEAD + PAYLOAD_LENGTHS[FrameType.TICK]
+    return {"baud": baud, "tick_frame_bytes": frame, "ticks_per_second": baud / (10 * frame),
             "what": "the host -> board UART's capacity for TICK frames (docs/protocol.md), not the core's"}
 
 
@@ -113,10 +191,10 @@ def software(ticks: int) -> dict:
             "what": "the bit-exact model in process, Python API (on_tick + get_hedge_recommendation), one core"}
 
 
-def round_trip(board, samples: int) -> list[int]:
-    """Nanoseconds from sending a tick to receiving its recommendation, ``samples`` times, on an open board of any
-    shape and state: leg 0 (the others disabled) gets a target that moves with every mid (gamma, no threshold), and a bid at
-    30.000 - 0.010 is added and removed in turn, so that every tick causes exactly one recommendation."""
+def probe_setup(params) -> list:
+    """Commands that make every :func:`probe_tick` cause exactly one recommendation, on a core of any shape and
+    state: leg 0 (the others disabled) gets a target that moves with every mid (gamma, no threshold), symbol 0's book
+    is cleared (a board may hold state: a real one, or one that has just streamed) and given a spread."""
     from decimal import Decimal
 
     from ..hw.layouts import TickSide
@@ -125,19 +203,31 @@ def round_trip(board, samples: int) -> list[int]:
     from .numbers import gamma_to_q32
     from .ticks import Tick
 
-    params = board.params
     band = {"band_lo": params.price_min, "band_hi": params.price_max}        # the board's price width
     legs = [LegConfig(symbol=0, position=-10_000, gamma=gamma_to_q32(Decimal("0.5")), anchor=30_000, **band)] + \
         [LegConfig(symbol=0, enabled=False, **band)] * (params.legs - 1)
-    # The board may hold state (a real one, or one that has just streamed): symbol 0's book is cleared first.
-    board.send(config_writes(EngineConfig(params, tuple(legs))) + [Tick(0, 0, TickSide.CLEAR, 0, 0),
-                                                                   Tick(0, 0, TickSide.ASK, 30_010, 100),
-                                                                   Tick(0, 0, TickSide.BID, 29_980, 100)])
+    return config_writes(EngineConfig(params, tuple(legs))) + [Tick(0, 0, TickSide.CLEAR, 0, 0),
+                                                               Tick(0, 0, TickSide.ASK, 30_010, 100),
+                                                               Tick(0, 0, TickSide.BID, 29_980, 100)]
+
+
+def probe_tick(index: int):
+    """The ``index``-th probe: a bid at 30.000 - 0.010 added and removed in turn, so the mid moves every time."""
+    from ..hw.layouts import TickSide
+    from .ticks import Tick
+
+    return Tick(index + 1, 0, TickSide.BID, 29_990, 100 if index % 2 == 0 else 0)
+
+
+def round_trip(board, samples: int) -> list[int]:
+    """Nanoseconds from sending a tick to receiving its recommendation, ``samples`` times, on an open board (the
+    probe: :func:`probe_setup`, then :func:`probe_tick` one at a time)."""
+    board.send(probe_setup(board.params))
     board.sync()
     times = []
     for i in range(samples):
         started = time.perf_counter_ns()
-        board.send([Tick(i + 1, 0, TickSide.BID, 29_990, 100 if i % 2 == 0 else 0)])
+        board.send([probe_tick(i)])
         got = []
         while not got:
             got = board.poll(1.0)
@@ -217,8 +307,8 @@ def run_bench(quick: bool = False, progress=print, port: str | None = None) -> d
     result["software"] = software(2_000 if quick else 100_000)
     progress("fast path: the compiled backtest loop ...")
     result["fast_path"] = fast_path(20_000 if quick else 1_000_000)
-    progress("hardware: the ULX3S-85F's core in Verilator ...")
-    result["hardware"] = hardware(300 if quick else 20_000)
+    progress("hardware: the ULX3S-85F's core, then its engine from pin to pin, in Verilator ...")
+    result["hardware"] = hardware(300 if quick else 20_000, 5 if quick else 25)
     progress("virtual board: the ULX3S's gateware behind a socket ...")
     result["virtual_board"] = virtual_board(2_000 if quick else 50_000, 20 if quick else 500)
     result["link"] = link()
@@ -248,11 +338,14 @@ def table(result: dict) -> list[tuple[str, str, str]]:
     hw, sw, fast, wire, rust, vb = (result[key] for key in ("hardware", "software", "fast_path", "link", "claims",
                                                              "virtual_board"))
     stages = ", ".join(f"{name} {'/'.join(map(str, cycles))}" for name, cycles in hw["stages_cycles"].items())
+    stages = f"{stages} cycles" if stages else "stages not measured"
     return [
         ("hedgegate, FPGA core (measured in simulation, at the build's fmax)",
-         f"{hw['latency_cycles']} cycles = {hw['latency_ns']:.1f} ns every tick, jitter {hw['jitter_cycles']} "
-         f"cycles ({stages}); 1 tick every {hw['initiation_interval_cycles']} cycle = "
+         f"{hw['latency_cycles']} cycles = {hw['latency_ns']:.1f} ns on every one of {hw['recommendations']:,} "
+         f"recommendations, jitter {hw['jitter_cycles']} cycles ({stages}); 1 tick every {hw['initiation_interval_cycles']} cycle = "
          f"{hw['core_ticks_per_second'] / 1e6:.1f} M ticks/s", hw["what"] + f" ({hw['report']}, {hw['fmax_mhz']} MHz)"),
+        ("hedgegate, FPGA board pin to pin (measured in simulation, at the board's clocks)", _pin_to_pin(hw["serial"]),
+         hw["serial"].get("what", "")),
         ("hedgegate, UART link", f"{wire['ticks_per_second']:,.0f} ticks/s at {wire['baud']:,} baud", wire["what"]),
         ("hedgegate, model via the Python API (measured)",
          f"p50 {sw['p50_ns']:,.0f} / p95 {sw['p95_ns']:,.0f} / p99 {sw['p99_ns']:,.0f} / p99.9 {sw['p999_ns']:,.0f} ns"
@@ -272,6 +365,20 @@ def table(result: dict) -> list[tuple[str, str, str]]:
          f"p99.9 {rust['p999_ns']} ns, {rust['ticks_per_second']:,} ticks/s; "
          + ", ".join(f"{name} {ns}" for name, ns in rust["components_ns"].items()) + " ns", rust["what"]),
     ]
+
+
+def _span(values) -> str:
+    return f"{values[0]:,.0f}" if round(values[0]) == round(values[-1]) else f"{values[0]:,.0f}-{values[-1]:,.0f}"
+
+
+def _pin_to_pin(figures: dict) -> str:
+    if "skipped" in figures:
+        return f"skipped: {figures['skipped']}"
+    pin = figures["pin_to_pin_ns"]
+    stages = ", ".join(f"{row['stage']} {_span(row['ns'])}" for row in figures["stages"])
+    return (f"{_span([pin['min'], pin['max']])} ns over {figures['probes']} ticks ({stages} ns); and on the wire: "
+            f"the TICK frame {figures['wire_in_ns']['median'] / 1000:,.1f} us before, the REC frame "
+            f"{figures['wire_out_ns']['median'] / 1000:,.1f} us after, at {figures['baud']:,} baud")
 
 
 def _round_trip(figures: dict) -> str:
@@ -325,22 +432,26 @@ def _plot(result: dict, path: Path) -> None:
     from matplotlib.figure import Figure
 
     sw, hw, rust = result["software"], result["hardware"], result["claims"]
-    bars = [("FPGA core\n(measured, sim)", hw["latency_ns"], hw["latency_ns"], "#2ca02c"),
-            ("model, Python API\n(measured)", sw["p50_ns"], sw["p99_ns"], "#1f77b4"),
-            ("Rust engine\n(quoted, not run)", rust["p50_ns"], rust["p99_ns"], "#999999")]
-    figure = Figure(figsize=(8, 4.2))
+    bars = [("FPGA core\n(measured, sim)", hw["latency_ns"], hw["latency_ns"], "#2ca02c")]
+    if "pin_to_pin_ns" in hw["serial"]:
+        pin = hw["serial"]["pin_to_pin_ns"]
+        bars.append(("FPGA board, pin to pin\n(measured, sim)", pin["median"], pin["max"], "#98df8a"))
+    bars += [("model, Python API\n(measured)", sw["p50_ns"], sw["p99_ns"], "#1f77b4"),
+             ("Rust engine\n(quoted, not run)", rust["p50_ns"], rust["p99_ns"], "#999999")]
+    figure = Figure(figsize=(9, 4.2))
     FigureCanvasAgg(figure)
     ax = figure.subplots()
     x = np.arange(len(bars))
-    ax.bar(x - 0.2, [b[1] for b in bars], 0.4, color=[b[3] for b in bars], label="p50")
-    ax.bar(x + 0.2, [b[2] for b in bars], 0.4, color=[b[3] for b in bars], alpha=0.5, hatch="//", label="p99")
+    ax.bar(x - 0.2, [b[1] for b in bars], 0.4, color=[b[3] for b in bars], label="p50 (FPGA: median)")
+    ax.bar(x + 0.2, [b[2] for b in bars], 0.4, color=[b[3] for b in bars], alpha=0.5, hatch="//", label="p99 (FPGA: max)")
     for i, (_, p50, p99, _) in enumerate(bars):
         ax.annotate(f"{p50:,.0f}", (i - 0.2, p50), ha="center", va="bottom", fontsize=8)
         ax.annotate(f"{p99:,.0f}", (i + 0.2, p99), ha="center", va="bottom", fontsize=8)
     ax.set_xticks(x, [b[0] for b in bars])
     ax.set_yscale("log")
     ax.set_ylabel("tick to recommendation (ns, log scale)")
-    ax.set_title("Latency: the FPGA core is the core alone (no link); the others are software", fontsize=10)
+    ax.set_title("Latency: FPGA core alone; board from its rx pin to its tx pin (no wire); the others software",
+                 fontsize=10)
     ax.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=110)

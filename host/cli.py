@@ -291,7 +291,9 @@ def _bench(args) -> int:
     try:
         result = run_bench(quick=args.quick, progress=say, port=args.port)
     except SimError as exc:
-        return _fail(f"bench: the core's simulation: {exc}", 1)
+        return _fail(f"bench: the simulation: {exc}", 1)
+    except RuntimeError as exc:                 # a board that does not answer the probe (--port)
+        return _fail(f"bench: {exc}", 1)
     if args.out is not None:
         try:
             paths = write_results(result, args.out)

@@ -15,7 +15,7 @@ from ..host.commands import config_writes
 from ..hw.params import COUNTER_WIDTH
 from .runner import SimError, run_testbench
 
-__all__ = ["run_sim", "run_sim_timed", "unwrap"]
+__all__ = ["run_sim", "run_sim_timed", "run_stages", "unwrap"]
 
 
 def unwrap(values, width=COUNTER_WIDTH):
@@ -34,21 +34,41 @@ def run_sim(config, ticks, *, trace: bool = True):
 
 
 def run_sim_timed(config, ticks, *, trace: bool = True):
-    """:func:`run_sim` and the cycles the gateware took: ``{"tick_cycles": [the handshake cycle of each tick],
-    "trace_cycles": [the cycle each tick's book snapshot appeared]}``, unwrapped (``hedgegate bench``'s stages)."""
-    commands = config_writes(config) + list(ticks)
-    with tempfile.TemporaryDirectory(prefix="hedgegate-sim-") as folder:
-        request, result = Path(folder) / "commands.pickle", Path(folder) / "result.pickle"
-        with open(request, "wb") as out:
-            pickle.dump({"commands": commands, "trace": trace}, out)
-        tests, failed = run_testbench(
-            config.params, "hedgegate.sim.replay_tb", quiet=True, log_file=Path(folder) / "sim.log",
-            env={"HEDGEGATE_REPLAY_IN": str(request), "HEDGEGATE_REPLAY_OUT": str(result)})
-        if tests != 1 or failed or not result.exists():
-            log = (Path(folder) / "sim.log").read_text(errors="replace").strip().splitlines()
-            raise SimError("simulation did not complete: " + (log[-1] if log else "no log"))
-        with open(result, "rb") as data:
-            recs, traces, cycles = pickle.load(data)
+    """:func:`run_sim` and the cycles the gateware took: ``{"tick_cycles": [the handshake cycle of each tick]}``,
+    unwrapped (``hedgegate bench``'s initiation interval)."""
+    job = {"commands": config_writes(config) + list(ticks), "trace": trace}
+    recs, traces, cycles = _run_job(config.params, "replay_tb", "REPLAY", job)
     recs = [dataclasses.replace(rec, seq=seq, tick=tick)
             for rec, seq, tick in zip(recs, unwrap(r.seq for r in recs), unwrap(r.tick for r in recs))]
     return recs, traces, {name: list(unwrap(values)) for name, values in cycles.items()}
+
+
+def run_stages(params, setup, probes, *, divisor: int, serial_period_ps: int, core_period_ps: int):
+    """The engine behind its UART (as a board runs it: ``divisor`` serial cycles a bit, the two clocks at the given
+    periods) takes the ``setup`` commands, then each of the ``probes`` ticks alone; returns (for each probe, the
+    simulation time in ps of every event :mod:`.stages_tb` names, with ``frame_start``, ``data_end`` and
+    ``frame_end``: the TICK frame's first bit on ``rx``, the end of its last data bit, the end of the REC frame on
+    ``tx``; the REC frames' recommendations, setup's included)."""
+    job = {"setup": list(setup), "probes": list(probes), "serial_period_ps": serial_period_ps,
+           "core_period_ps": core_period_ps}
+    options = {"divisor": divisor, "heartbeat_cycles": 1 << 16, "core_domain": "core"}
+    result = _run_job(params, "stages_tb", "STAGES", job, top="serial", options=options)
+    return result["probes"], result["recs"]
+
+
+def _run_job(params, testbench: str, name: str, job, **build):
+    """Runs the cocotb ``testbench`` (a module of this package) on ``job``, handed over as pickle files named in
+    ``HEDGEGATE_<name>_IN`` and ``_OUT``; returns what it wrote."""
+    with tempfile.TemporaryDirectory(prefix="hedgegate-sim-") as folder:
+        request, result = Path(folder) / "job.pickle", Path(folder) / "result.pickle"
+        with open(request, "wb") as out:
+            pickle.dump(job, out)
+        tests, failed = run_testbench(
+            params, f"hedgegate.sim.{testbench}", quiet=True, log_file=Path(folder) / "sim.log",
+            env={f"HEDGEGATE_{name}_IN": str(request), f"HEDGEGATE_{name}_OUT": str(result)}, **build)
+        if tests != 1 or failed or not result.exists():
+            log = (Path(folder) / "sim.log").read_text(errors="replace").strip().splitlines()
+            errors = [line for line in log if "Error" in line or "assert" in line.lower()]
+            raise SimError("simulation did not complete: " + ((errors or log)[-1] if log else "no log"))
+        with open(result, "rb") as data:
+            return pickle.load(data)

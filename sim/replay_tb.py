@@ -18,4 +18,4 @@ async def replay(dut):
     await bench.run(job["commands"])
     with open(os.environ["HEDGEGATE_REPLAY_OUT"], "wb") as out:
         pickle.dump((bench.recs, bench.traces if job["trace"] else None,
-                     {"tick_cycles": bench.tick_cycles, "trace_cycles": bench.trace_cycles}), out)
+                     {"tick_cycles": bench.tick_cycles}), out)

@@ -16,7 +16,8 @@ import random
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, FallingEdge
+from cocotb.simtime import get_sim_time
+from cocotb.triggers import ClockCycles, FallingEdge, Timer
 
 from ..host import protocol
 from ..host.commands import Write, halt_write
@@ -28,14 +29,14 @@ from .scenarios import leg_setup
 from .stimulus import random_commands, stim_tick
 
 
-SERIAL_PERIOD_NS = 10
-CORE_PERIOD_NS = 3.7
+SERIAL_PERIOD_PS = 10_000
+CORE_PERIOD_PS = 3_700
 
 
 class SerialTestbench:
     """Drives ``rx`` with whole byte strings and decodes everything that appears on ``tx``."""
 
-    def __init__(self, dut):
+    def __init__(self, dut, serial_period_ps: int = SERIAL_PERIOD_PS, core_period_ps: int = CORE_PERIOD_PS):
         self.dut = dut
         self.params = params_from_env()
         self.divisor = options_from_env()["divisor"]
@@ -43,12 +44,14 @@ class SerialTestbench:
         self.host_seq = 0
         self.decoder = protocol.FrameDecoder()                     # board -> host
         self.frames = []
+        self.frame_ends = []          # the simulation time (ps) each frame's last stop bit ended on tx
+        self.serial_period_ps, self.core_period_ps = serial_period_ps, core_period_ps
 
     async def start(self):
         resets = [self.dut.rst]
-        cocotb.start_soon(Clock(self.dut.clk, SERIAL_PERIOD_NS, unit="ns").start())
+        cocotb.start_soon(Clock(self.dut.clk, self.serial_period_ps, unit="ps").start())
         if options_from_env().get("core_domain", "core") != "sync":
-            cocotb.start_soon(Clock(self.dut.core_clk, CORE_PERIOD_NS, unit="ns").start())
+            cocotb.start_soon(Clock(self.dut.core_clk, self.core_period_ps, unit="ps").start())
             resets.append(self.dut.core_rst)
         self.dut.rx.value = 1
         for reset in resets:
@@ -59,24 +62,32 @@ class SerialTestbench:
         cocotb.start_soon(self._receive())
 
     async def _receive(self):
-        dut, bit = self.dut, self.divisor
+        dut, bit = self.dut, self.divisor * self.serial_period_ps
         while True:
-            await FallingEdge(dut.tx)                                  # start bit
-            await ClockCycles(dut.clk, bit // 2)
+            await FallingEdge(dut.tx)                                  # start bit (tx changes on a clock edge)
+            await Timer(bit // 2, unit="ps")                           # the middle of each bit: no edge of tx there
             value = 0
             for index in range(8):
-                await ClockCycles(dut.clk, bit)
+                await Timer(bit, unit="ps")
                 value |= int(dut.tx.value) << index
-            await ClockCycles(dut.clk, bit)
+            await Timer(bit, unit="ps")
             assert int(dut.tx.value) == 1, "stop bit"
-            self.frames += self.decoder.feed(bytes([value]))
+            frames = self.decoder.feed(bytes([value]))
+            self.frames += frames
+            self.frame_ends += [get_sim_time("ps") + bit - bit // 2] * len(frames)    # the stop bit's end
 
-    async def send(self, data: bytes):
-        dut, bit = self.dut, self.divisor
+    async def send(self, data: bytes, *, exact: bool = False):
+        """Drives ``data`` on ``rx``, 8N1, a bit every ``divisor`` serial cycles: timed by one timer per bit (a
+        trigger per clock cycle made the serial tests several times slower), or, with ``exact``, counted in clock
+        edges, so that each bit starts right after an edge (the stage probes, sim/stages_tb.py, time from it)."""
+        dut, cycles = self.dut, self.divisor
         for byte in data:
             for level in [0] + [(byte >> i) & 1 for i in range(8)] + [1]:
                 dut.rx.value = level
-                await ClockCycles(dut.clk, bit)
+                if exact:
+                    await ClockCycles(dut.clk, cycles)
+                else:
+                    await Timer(cycles * self.serial_period_ps, unit="ps")
 
     def frame(self, command) -> bytes:
         """The frame for a tick or a Write (with the next host SEQ)."""
@@ -101,7 +112,7 @@ class SerialTestbench:
 
     async def settle(self):
         """Waits until the link has been quiet for a while (every frame out)."""
-        await ClockCycles(self.dut.clk, 60 * 10 * self.divisor)
+        await Timer(60 * 10 * self.divisor * self.serial_period_ps, unit="ps")
 
     def recs(self):
         return [protocol.decode_rec(f.payload) for f in self.frames if f.type == protocol.FrameType.REC]

@@ -82,8 +82,7 @@ class CoreTestbench:
         self.checked_traces = 0
         self.recs = []                # collected: Recommendations with their cycle stamps
         self.traces = []              # collected: (symbol, bids, asks) per tick
-        self.tick_cycles = []         # collected: each tick's handshake cycle (the stage timings of `hedgegate bench`)
-        self.trace_cycles = []        # collected: the cycle of each tick's book snapshot on the trace port
+        self.tick_cycles = []         # collected: each tick's handshake cycle (`hedgegate bench`'s interval)
 
     async def start(self):
         cocotb.start_soon(Clock(self.dut.clk, 10, unit="ns").start())
@@ -164,8 +163,6 @@ class CoreTestbench:
         trace_valid = int(dut.trace_valid.value)
         if trace_valid:
             raw = dut.trace_payload.value.to_unsigned()
-            if self.collect:
-                self.trace_cycles.append(cycle)
             if self.collect_traces:
                 self.traces.append(self._decode_snapshot(raw))
             if self.model is not None:

@@ -1,7 +1,7 @@
 """``hedgegate bench`` at its smoke size: the pinned keys, and the hardware figures against what the core's
-parameters and its build report say (the cycles are read from the simulation, so a stage that changed length, or a
-tick that took longer than another, would show here). Slow tier: it builds the ULX3S core (mul_latency 2) in
-Verilator, which the default tier has no other use for."""
+parameters, its build report and the frame format say (the cycles are read from the simulation, so a stage that
+changed length, or a tick that took longer than another, would show here). Slow tier: it builds the ULX3S core
+(mul_latency 2) and its engine behind the UART in Verilator, which the default tier has no other use for."""
 
 import json
 import subprocess
@@ -26,7 +26,10 @@ def test_bench_quick_json(tmp_path):
     core = CoreParams(**report["core"])
     assert hardware["report"].startswith("report-ulx3s-85f") and hardware["fmax_mhz"] == report["fmax_mhz"]
     assert hardware["latency_cycles"] == core.latency == 20 and hardware["jitter_cycles"] == 0
-    assert hardware["stages_cycles"] == {"book": [core.trace_latency], "hedge law and order": [core.leg_latency]}
+    # The core's stages from the probes through the board's engine: the book, the law up to the H loop, the loop.
+    assert hardware["stages_cycles"] == {"book": [core.trace_latency], "hedge law": [core.leg_latency - 1],
+                                         "order build": [1]}
+    _check_serial_stages(hardware["serial"], report)
     assert hardware["latency_ns"] == pytest.approx(20 * 1000 / report["fmax_mhz"])
     assert hardware["initiation_interval_cycles"] == 1 and hardware["recommendations"] > 0
     assert result["link"]["ticks_per_second"] == pytest.approx(3_000_000 / 170)
@@ -36,8 +39,39 @@ def test_bench_quick_json(tmp_path):
     assert board["round_trip"]["samples"] == 20 and board["round_trip"]["p50_ns"] > 0
     files = result["files"]
     assert json.loads(open(files["json"]).read())["hardware"] == hardware
-    assert "| hedgegate, FPGA core" in open(files["md"]).read()
+    table = open(files["md"]).read()
+    assert "| hedgegate, FPGA core" in table and "| hedgegate, FPGA board pin to pin" in table
     assert open(files["png"], "rb").read(4) == b"\x89PNG"
+
+
+def _check_serial_stages(serial, report):
+    """The pin-to-pin figures against the report's clocks and the frames' lengths (docs/protocol.md)."""
+    from hedgegate.host import protocol
+    from hedgegate.host.bench import SERIAL_STAGES
+
+    assert serial["probes"] == 5 and serial["divisor"] == report["uart"]["divisor"] == 16
+    assert serial["serial_clock_mhz"] == pytest.approx(report["uart"]["clock_mhz"], abs=1e-3)
+    assert serial["core_clock_mhz"] == report["pll"]["achieved_hz"] / 1e6 == 125
+    periods = {"serial": serial["serial_period_ps"] / 1000, "core": serial["core_period_ps"] / 1000}
+    assert periods["serial"] == pytest.approx(1000 / serial["serial_clock_mhz"], rel=1e-4)
+    stages = serial["stages"]
+    assert [row["stage"] for row in stages] == [stage for stage, *_ in SERIAL_STAGES]
+    for row in stages:
+        assert min(row["ns"]) >= 0
+        if "cycles" in row:               # within one clock: whole cycles of it
+            assert row["ns"] == pytest.approx([c * periods[row["clock"]] for c in row["cycles"]], abs=0.01)
+    core = [row["cycles"] for row in stages if row["clock"] == "core"]
+    assert [sum(cycles) for cycles in zip(*core)] == [20]
+    pin = serial["pin_to_pin_ns"]
+    assert sum(min(row["ns"]) for row in stages) <= pin["min"] <= pin["max"] <= sum(max(row["ns"]) for row in stages)
+    assert 20 * 8 < pin["min"] < 2000              # the core's 160 ns and some; not the wire's microseconds
+    bit_ns = 16 * periods["serial"]
+    tick_bits = 10 * (protocol.OVERHEAD + protocol.PAYLOAD_LENGTHS[protocol.FrameType.TICK]) - 1   # to its last data bit
+    rec_bits = 10 * (protocol.OVERHEAD + protocol.PAYLOAD_LENGTHS[protocol.FrameType.REC])
+    assert serial["wire_in_ns"]["max"] == pytest.approx(tick_bits * bit_ns, abs=0.1)
+    assert serial["wire_out_ns"]["min"] == pytest.approx(rec_bits * bit_ns, abs=0.1)  # back to back: no gap
+    assert serial["wire_to_wire_ns"]["max"] == pytest.approx(serial["wire_in_ns"]["max"] + pin["max"]
+                                                             + serial["wire_out_ns"]["max"], abs=0.1)
 
 
 @pytest.mark.parametrize("shape", [dict(symbols=1, levels=2, legs=1), dict(symbols=4, levels=10, legs=2),
