@@ -48,16 +48,17 @@ def hardware(ticks: int, probes: int, report_name: str | None = None) -> dict:
     (:func:`serial_stages`: the stages from pin to pin, the core's among them)."""
     from ..hw.params import CoreParams
     from ..sim.backend import run_sim_timed
-    from .config import EngineConfig, load_config
-    from .demo import DEMO_REPORT, demo_files, load_report
+    from .config import EngineConfig
+    from .demo import DEMO_REPORT, load_report
     from .marketdata.synthetic import synthetic_ticks
 
     name = report_name or DEMO_REPORT
     report = load_report(name)
     core = CoreParams(**report["core"])
-    example = load_config(demo_files()[1])
-    config = EngineConfig(core, example.legs[:core.legs])
-    stream = synthetic_ticks(ticks, symbols=2, prices=(30_000, 70_000), tick_sizes=(5, 10))
+    # Legs that recommend on every move of their symbol's mid: many recommendations, so the jitter is measured on many.
+    prices = (30_000, 70_000)
+    config = EngineConfig(core, tuple(_tracking_leg(core, leg % 2, prices[leg % 2]) for leg in range(core.legs)))
+    stream = synthetic_ticks(ticks, symbols=2, prices=prices, tick_sizes=(5, 10), move=0.5)
     recs, _, cycles = run_sim_timed(config, stream, trace=False)
     handshakes = np.array(cycles["tick_cycles"])
     total = np.array([rec.latency_cycles for rec in recs])
@@ -191,21 +192,28 @@ def software(ticks: int) -> dict:
             "what": "the bit-exact model in process, Python API (on_tick + get_hedge_recommendation), one core"}
 
 
-def probe_setup(params) -> list:
-    """Commands that make every :func:`probe_tick` cause exactly one recommendation, on a core of any shape and
-    state: leg 0 (the others disabled) gets a target that moves with every mid (gamma, no threshold), symbol 0's book
-    is cleared (a board may hold state: a real one, or one that has just streamed) and given a spread."""
+def _tracking_leg(params, symbol: int, anchor: int, enabled: bool = True):
+    """A leg whose target moves with every mid of ``symbol`` (gamma 0.5 around ``anchor``, no threshold), so that
+    every tick that moves the mid makes a recommendation; its band is the core's whole price range."""
     from decimal import Decimal
 
+    from .config import LegConfig
+    from .numbers import gamma_to_q32
+
+    return LegConfig(symbol=symbol, position=-10_000, gamma=gamma_to_q32(Decimal("0.5")), anchor=anchor,
+                     band_lo=params.price_min, band_hi=params.price_max, enabled=enabled)
+
+
+def probe_setup(params) -> list:
+    """Commands that make every :func:`probe_tick` cause exactly one recommendation, on a core of any shape and
+    state: leg 0 tracks symbol 0 (:func:`_tracking_leg`; the others disabled), symbol 0's book is cleared (a board
+    may hold state: a real one, or one that has just streamed) and given a spread."""
     from ..hw.layouts import TickSide
     from .commands import config_writes
-    from .config import EngineConfig, LegConfig
-    from .numbers import gamma_to_q32
+    from .config import EngineConfig
     from .ticks import Tick
 
-    band = {"band_lo": params.price_min, "band_hi": params.price_max}        # the board's price width
-    legs = [LegConfig(symbol=0, position=-10_000, gamma=gamma_to_q32(Decimal("0.5")), anchor=30_000, **band)] + \
-        [LegConfig(symbol=0, enabled=False, **band)] * (params.legs - 1)
+    legs = [_tracking_leg(params, 0, 30_000)] + [_tracking_leg(params, 0, 0, enabled=False)] * (params.legs - 1)
     return config_writes(EngineConfig(params, tuple(legs))) + [Tick(0, 0, TickSide.CLEAR, 0, 0),
                                                                Tick(0, 0, TickSide.ASK, 30_010, 100),
                                                                Tick(0, 0, TickSide.BID, 29_980, 100)]
