@@ -2,6 +2,7 @@
 
     pip install .      # the YoWASP Yosys and nextpnr are dependencies of the project
     python bench/fmax.py core|book|leg [--mul-latency M] [--device 85k|25k] [--seed N] [--no-route] [--tag T]
+                                       [--symbols S] [--levels N]
 
 Wraps the part in a harness that feeds every input from one serial-in shift register and XOR-reduces every output,
 in registered levels, into two flip-flops (so nothing is optimised away and the part's own register-to-register
@@ -96,9 +97,11 @@ def main():
                         help="nextpnr's placer (static, as the board builds use; the figures in "
                              "bench/results/fmax.txt before 2026-11-30 are heap's)")
     parser.add_argument("--tag", default="", help="suffix of the build folder, so that several runs can go at once")
+    parser.add_argument("--symbols", type=int, default=CoreParams.symbols, help="S (default: the default core's)")
+    parser.add_argument("--levels", type=int, default=CoreParams.levels, help="N (default: the default core's)")
     args = parser.parse_args()
 
-    params = CoreParams(mul_latency=args.mul_latency)
+    params = CoreParams(mul_latency=args.mul_latency, symbols=args.symbols, levels=args.levels)
     dut = {"core": HedgeCore, "book": OrderBook, "leg": HedgeLeg}[args.part](params)
     folder = Path("build") / f"fmax-{args.part}{'-' + args.tag if args.tag else ''}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -117,8 +120,8 @@ def main():
     results = read_nextpnr_results(folder / "report.json", folder / "pnr.log")
     fmax = f"{min(achieved for achieved, _ in results.fmax.values()):.2f} MHz"
     used = {k: f"{v['used']}/{v['available']}" for k, v in results.utilization.items() if v["used"]}
-    print(f"{datetime.date.today()} {platform.node()} {platform.machine()}: {args.part} mul_latency="
-          f"{args.mul_latency} LFE5U-{args.device.upper()} seed {args.seed} "
+    print(f"{datetime.date.today()} {platform.node()} {platform.machine()}: {args.part} S={args.symbols} "
+          f"N={args.levels} mul_latency={args.mul_latency} LFE5U-{args.device.upper()} seed {args.seed} "
           f"{'placed' if args.no_route else 'routed'} ({args.placer}"
           f"{'' if args.no_route else ', ' + args.router}): fmax {fmax}{' (estimate)' if args.no_route else ''}; {used}; "
           f"{seconds:.0f} s")
