@@ -49,10 +49,12 @@ def run_stages(params, setup, probes, *, divisor: int, serial_period_ps: int, co
     simulation time in ps of every event :mod:`.stages_tb` names, with ``frame_start``, ``data_end`` and
     ``frame_end``: the TICK frame's first bit on ``rx``, the end of its last data bit, the end of the REC frame on
     ``tx``; the REC frames' recommendations, setup's included)."""
+    from .stages_tb import PROBED
+
     job = {"setup": list(setup), "probes": list(probes), "serial_period_ps": serial_period_ps,
            "core_period_ps": core_period_ps}
     options = {"divisor": divisor, "heartbeat_cycles": 1 << 16, "core_domain": "core"}
-    result = _run_job(params, "stages_tb", "STAGES", job, top="serial", options=options)
+    result = _run_job(params, "stages_tb", "STAGES", job, top="serial", options=options, reach=PROBED)
     return result["probes"], result["recs"]
 
 

@@ -14,6 +14,12 @@ through a RUNPATH (``--enable-new-dtags``), which ``LD_LIBRARY_PATH`` overrides,
 environment's cocotb library folder there: the executable always loads the cocotb of the environment that runs it,
 of the version the key names, even when the environment that built it is gone.
 
+cocotb's runner makes every signal of every module reachable from Python (``--public-flat-rw``), which keeps
+Verilator from optimising across them and makes the C++ about four times larger (the ULX3S core: 18 MB of C++, ~90 s
+to compile, against ~35 s). The testbenches drive and read the top level's ports, so a build turns that off again
+and makes the top module's signals reachable through a Verilator control file, with the inner signals a testbench
+names (``reach``: ``sim/stages_tb.py`` reads the engine's hand-overs) and no others.
+
 Within one process a parameter set is emitted and looked up once (:func:`build_top` remembers its folder), so the
 tests of a pytest session that share a parameter set share one build. A build holds a lock on its folder, so two
 processes (two clones' test runs) that need the same build wait for one compile instead of racing.
@@ -97,17 +103,27 @@ _LINK_ARGS = ["-LDFLAGS", "-Wl,--enable-new-dtags"]
 LINT_ARGS = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "-Wno-CASEINCOMPLETE"]
 _BUILD_ARGS = [*LINT_ARGS, "-O3", *_LINK_ARGS]
 
-_built: dict[tuple, Path] = {}      # (top, params, options) -> build folder, for this process
+_built: dict[tuple, Path] = {}      # (top, params, options, reach) -> build folder, for this process
 
 
-def build_top(params: CoreParams, *, quiet: bool = True, top: str = "core", options=None) -> Path:
-    """Emits and compiles a simulation top (see ``dut.emit_verilog``); returns the build folder (reused if built)."""
-    memo = (top, params, json.dumps(options or {}, sort_keys=True))
+def _control_file(reach) -> str:
+    """The Verilator control file that makes the top module's signals and ``reach``'s reachable through VPI."""
+    lines = ["`verilator_config", f'public_flat_rw -module "{TOPLEVEL}" -var "*"']
+    lines += [f'public_flat_rw -module "{TOPLEVEL}.{path}" -var "{signal}"' for path, signal in reach]
+    return "\n".join(lines) + "\n"
+
+
+def build_top(params: CoreParams, *, quiet: bool = True, top: str = "core", options=None, reach=()) -> Path:
+    """Emits and compiles a simulation top (see ``dut.emit_verilog``); returns the build folder (reused if built).
+    The testbench reaches the top's signals and the inner ones in ``reach``: (instance path from the top, e.g.
+    ``"core.book"``, signal name) pairs."""
+    memo = (top, params, json.dumps(options or {}, sort_keys=True), tuple(reach))
     if memo in _built and (_built[memo] / "built.ok").exists():
         return _built[memo]
     source = emit_verilog(params, top, **(options or {}))
-    build_dir = cached_build(top, _toolchain_key() + canonical_verilog(source),
-                             lambda folder: _compile(folder, source, quiet))
+    control = _control_file(reach)
+    build_dir = cached_build(top, _toolchain_key() + control + canonical_verilog(source),
+                             lambda folder: _compile(folder, source, quiet, control))
     _built[memo] = build_dir
     return build_dir
 
@@ -127,13 +143,16 @@ def cached_build(prefix: str, key: str, compile) -> Path:
     return folder
 
 
-def _compile(build_dir: Path, source: str, quiet: bool):
+def _compile(build_dir: Path, source: str, quiet: bool, control: str):
     verilog_path = build_dir / f"{TOPLEVEL}.v"
     verilog_path.write_text(source)
+    (build_dir / "reach.vlt").write_text(control)
     log = build_dir / "build.log"
+    # The runner's --public-flat-rw undone, then the control file's signals made public.
+    reach = ["--no-public-flat-rw", str(build_dir / "reach.vlt")]
     try:
         _runner().build(sources=[verilog_path], hdl_toplevel=TOPLEVEL, build_dir=build_dir, always=True,
-                        build_args=_BUILD_ARGS, log_file=log if quiet else None)
+                        build_args=_BUILD_ARGS + reach, log_file=log if quiet else None)
     except SystemExit as exc:      # the runner exits on a failed build
         raise SimError(f"Verilator build failed (exit {exc.code}); see {log}") from None
     except Exception as exc:
@@ -141,12 +160,13 @@ def _compile(build_dir: Path, source: str, quiet: bool):
 
 
 def run_testbench(params: CoreParams, test_module: str, *, testcase=None, env=None, quiet: bool = False,
-                  log_file: Path | None = None, top: str = "core", options=None) -> tuple[int, int]:
-    """Runs the cocotb ``test_module`` against ``top`` built for ``params``; returns (tests, failed).
+                  log_file: Path | None = None, top: str = "core", options=None, reach=()) -> tuple[int, int]:
+    """Runs the cocotb ``test_module`` against ``top`` built for ``params`` (``reach``: see :func:`build_top`);
+    returns (tests, failed).
 
     The testbench finds the parameters and top options in HEDGEGATE_PARAMS and HEDGEGATE_OPTIONS."""
     from cocotb_tools.runner import get_results
-    build_dir = build_top(params, top=top, options=options)
+    build_dir = build_top(params, top=top, options=options, reach=reach)
     results = build_dir / f"results-{os.getpid()}.xml"
     extra_env = {"HEDGEGATE_PARAMS": json.dumps(dataclasses.asdict(params)),
                  "HEDGEGATE_OPTIONS": json.dumps(options or {}), **(env or {})}

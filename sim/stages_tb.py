@@ -5,7 +5,7 @@ time; for each, the simulation time of every hand-over on its way from the ``rx`
 An event's time is the rising clock edge at which it happens, read from the signals on the falling edge before it:
 a hand-over (valid and ready, or valid where there is no ready) at the edge that completes it, a pin's change at the
 edge that makes it. The ``rx`` pin is driven here, so its times are known. Each probe waits until its REC frame is
-out and starts a few serial cycles later than the one before (0-4), so that the two clocks' edges meet the probes
+out and starts 1-5 serial cycles after it (in turn), so that the two clocks' edges meet the probes
 at every phase they can have (their periods are the board's: 20.8 ns and 8 ns repeat every 104 ns).
 """
 
@@ -18,48 +18,50 @@ from cocotb.triggers import ClockCycles, FallingEdge
 
 from .test_serial_engine import SerialTestbench
 
-# The events, in the order a probe meets them (sim/backend.py turns them into stages).
-SERIAL_EVENTS = ("byte_received", "decoded", "queued", "encoded", "tx_start")
-CORE_EVENTS = ("tick_taken", "book", "loop", "rec_out")
+# The hand-overs a probe meets on its way, in order: each the instance (its path from the top) and its signals that
+# are all high in the cycle it happens. The build makes these reachable (besides the top's), and no other inner signal.
+SERIAL_PROBES = {"byte_received": ("uart_rx", ("stream__valid",)),            # the UART has no ready: always taken
+                 "decoded": ("decoder", ("cmd__valid", "cmd__ready")),
+                 "queued": ("rec_queue", ("rec__valid", "rec__ready")),
+                 "encoded": ("encoder", ("bytes__valid", "bytes__ready"))}
+CORE_PROBES = {"tick_taken": ("core", ("cmd__valid", "cmd__ready")),
+               "book": ("core.book", ("snapshot_valid",)),
+               "loop": ("core.leg0", ("eligible_l",)),                       # leg 0's H loop stage
+               "rec_out": ("core", ("recs__valid",))}                         # the queue takes every vector
+PROBED = tuple((path, signal) for path, signals in (*SERIAL_PROBES.values(), *CORE_PROBES.values())
+               for signal in signals)
 
 
-def _high(*signals) -> bool:
-    return all(int(signal.value) for signal in signals)
+def _handles(dut, probes: dict) -> dict:
+    def find(path, signal):
+        handle = dut
+        for name in path.split(".") + [signal]:
+            handle = getattr(handle, name)
+        return handle
+    return {event: [find(path, signal) for signal in signals] for event, (path, signals) in probes.items()}
 
 
-async def _watch_serial(dut, half_ps: int, events: dict, cycles: int):
-    """The serial side's hand-overs, from the last byte's start bit until the REC frame's start bit on ``tx``."""
+async def _watch(clock, probes: dict, half_ps: int, events: dict, last: str, cycles: int):
+    """Records, at every falling edge of ``clock``, the first cycle each of ``probes`` happens in, until ``last``
+    has (or ``cycles`` have passed: an error)."""
     for _ in range(cycles):
-        if "tx_start" in events:
+        if last in events:
             return
+        await FallingEdge(clock)
+        now = get_sim_time("ps")
+        for name, signals in probes.items():
+            if name not in events and all(int(signal.value) for signal in signals):
+                events[name] = now + half_ps
+    raise AssertionError(f"a probe tick's {last} did not happen within {cycles} cycles: only {sorted(events)}")
+
+
+async def _watch_tx(dut, half_ps: int, events: dict):
+    """The REC frame's start bit: the first cycle ``tx`` is low (it fell at the edge that began the cycle)."""
+    while True:
         await FallingEdge(dut.clk)
-        now = get_sim_time("ps")
-        seen = {"byte_received": _high(dut.uart_rx.stream__valid),
-                "decoded": _high(dut.decoder.cmd__valid, dut.decoder.cmd__ready),
-                "queued": _high(dut.rec_queue.rec__valid, dut.rec_queue.rec__ready),
-                "encoded": _high(dut.encoder.bytes__valid, dut.encoder.bytes__ready)}
-        for name, happened in seen.items():
-            if happened and name not in events:
-                events[name] = now + half_ps
         if not int(dut.tx.value):
-            events["tx_start"] = now - half_ps
-    raise AssertionError(f"no REC frame began on tx within {cycles} serial cycles of a probe tick: {sorted(events)}")
-
-
-async def _watch_core(dut, half_ps: int, events: dict, cycles: int):
-    """The core's hand-overs: the tick taken, its book snapshot, leg 0's H loop stage, the recommendation out."""
-    core = dut.core
-    for _ in range(cycles):
-        if "rec_out" in events:
+            events["tx_start"] = get_sim_time("ps") - half_ps
             return
-        await FallingEdge(dut.core_clk)
-        now = get_sim_time("ps")
-        seen = {"tick_taken": _high(core.cmd__valid, core.cmd__ready), "book": _high(core.book.snapshot_valid),
-                "loop": _high(core.leg0.eligible_l), "rec_out": _high(core.recs__valid)}
-        for name, happened in seen.items():
-            if happened and name not in events:
-                events[name] = now + half_ps
-    raise AssertionError(f"no recommendation left the core within {cycles} core cycles of a probe tick")
 
 
 @cocotb.test()
@@ -73,6 +75,7 @@ async def stages(dut):
     await bench.settle()
     setup_frames = len(bench.frames)
     bit_ps = bench.divisor * bench.serial_period_ps
+    serial, core = _handles(dut, SERIAL_PROBES), _handles(dut, CORE_PROBES)
     probes = []
     for index, tick in enumerate(job["probes"]):
         await ClockCycles(dut.clk, 1 + index % 5)           # right after an edge, the phase moved on
@@ -81,10 +84,12 @@ async def stages(dut):
         await bench.send(frame[:-1], exact=True)
         # The last byte: its data bits end (and its stop bit starts) nine bit times after its start bit does.
         events["data_end"] = get_sim_time("ps") + 9 * bit_ps
-        # Bounds against a hang: a probe that makes no recommendation fails instead (the REC is ~300 ns away).
+        # Bounds against a hang: a probe that makes no recommendation fails instead (the REC is ~700 ns away).
         limit = 40 * bench.divisor
-        watchers = [cocotb.start_soon(_watch_serial(dut, bench.serial_period_ps // 2, events, limit)),
-                    cocotb.start_soon(_watch_core(dut, bench.core_period_ps // 2, events, 3 * limit))]
+        watchers = [cocotb.start_soon(_watch(dut.clk, serial, bench.serial_period_ps // 2, events, "encoded", limit)),
+                    cocotb.start_soon(_watch(dut.core_clk, core, bench.core_period_ps // 2, events, "rec_out",
+                                             3 * limit)),
+                    cocotb.start_soon(_watch_tx(dut, bench.serial_period_ps // 2, events))]
         await bench.send(frame[-1:], exact=True)
         for watcher in watchers:
             await watcher
