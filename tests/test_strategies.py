@@ -15,9 +15,9 @@ from hedgegate.host.cli import main
 from hedgegate.host.commands import Write, config_writes
 from hedgegate.host.config import EngineConfig, LegConfig
 from hedgegate.host.model import HedgeModel
-from hedgegate.host.strategies import (DeltaGammaHedge, DeltaHedge, Market, MeanReversionHedge, MeanReversionParams,
-                                       MVHRStrategy, OptionPosition, SparkSpreadHedge, SparkSpreadParams,
-                                       StrategyError, align, black76, fit_ou, load_prices, mvhr)
+from hedgegate.host.strategies import (DeltaGammaHedge, DeltaHedge, MeanReversionHedge, MeanReversionParams,
+                                       OptionPosition, SparkSpreadHedge, SparkSpreadParams, StrategyError, align,
+                                       black76, fit_ou, load_prices, mvhr)
 from hedgegate.host.strategies.registers import gamma_register, price_register, ratio_register
 from hedgegate.host.ticks import Side, Tick
 from hedgegate.hw.params import CoreParams
