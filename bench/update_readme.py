@@ -22,7 +22,8 @@ def readme_with(results_path: Path, readme: str) -> str:
     text = markdown_table(json.loads(results_path.read_text()))
     png = results_path.with_suffix(".png")
     if png.exists():
-        text += f"\n\n![latency, tick to recommendation: the FPGA core, the board pin to pin, the model, the Rust engine's quoted figures]" \
+        text += "\n\n![latency, tick to recommendation: the FPGA core, the board pin to pin, the model, " \
+                "the Rust engine's quoted figures]" \
                 f"({png.relative_to(ROOT).as_posix()})"
     return BLOCK.sub(lambda match: match[1] + text + "\n" + match[2], readme)
 

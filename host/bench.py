@@ -355,7 +355,8 @@ def table(result: dict) -> list[tuple[str, str, str]]:
     return [
         ("hedgegate, FPGA core (measured in simulation, at the build's fmax)",
          f"{hw['latency_cycles']} cycles = {hw['latency_ns']:.1f} ns on every one of {hw['recommendations']:,} "
-         f"recommendations, jitter {hw['jitter_cycles']} cycles ({stages}); 1 tick every {hw['initiation_interval_cycles']} cycle = "
+         f"recommendations, jitter {hw['jitter_cycles']} cycles ({stages}); "
+         f"1 tick every {hw['initiation_interval_cycles']} cycle = "
          f"{hw['core_ticks_per_second'] / 1e6:.1f} M ticks/s", hw["what"] + f" ({hw['report']}, {hw['fmax_mhz']} MHz)"),
         ("hedgegate, FPGA board pin to pin (measured in simulation, at the board's clocks)", _pin_to_pin(hw["serial"]),
          hw["serial"].get("what", "")),
@@ -456,7 +457,8 @@ def _plot(result: dict, path: Path) -> None:
     ax = figure.subplots()
     x = np.arange(len(bars))
     ax.bar(x - 0.2, [b[1] for b in bars], 0.4, color=[b[3] for b in bars], label="p50 (FPGA: median)")
-    ax.bar(x + 0.2, [b[2] for b in bars], 0.4, color=[b[3] for b in bars], alpha=0.5, hatch="//", label="p99 (FPGA: max)")
+    ax.bar(x + 0.2, [b[2] for b in bars], 0.4, color=[b[3] for b in bars], alpha=0.5, hatch="//",
+           label="p99 (FPGA: max)")
     for i, (_, p50, p99, _) in enumerate(bars):
         ax.annotate(f"{p50:,.0f}", (i - 0.2, p50), ha="center", va="bottom", fontsize=8)
         ax.annotate(f"{p99:,.0f}", (i + 0.2, p99), ha="center", va="bottom", fontsize=8)

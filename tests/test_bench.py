@@ -66,7 +66,8 @@ def _check_serial_stages(serial, report):
     assert sum(min(row["ns"]) for row in stages) <= pin["min"] <= pin["max"] <= sum(max(row["ns"]) for row in stages)
     assert 20 * 8 < pin["min"] < 2000              # the core's 160 ns and some; not the wire's microseconds
     bit_ns = 16 * periods["serial"]
-    tick_bits = 10 * (protocol.OVERHEAD + protocol.PAYLOAD_LENGTHS[protocol.FrameType.TICK]) - 1   # to its last data bit
+    # The TICK frame up to its last data bit (its last stop bit is the UART receive stage's).
+    tick_bits = 10 * (protocol.OVERHEAD + protocol.PAYLOAD_LENGTHS[protocol.FrameType.TICK]) - 1
     rec_bits = 10 * (protocol.OVERHEAD + protocol.PAYLOAD_LENGTHS[protocol.FrameType.REC])
     assert serial["wire_in_ns"]["max"] == pytest.approx(tick_bits * bit_ns, abs=0.1)
     assert serial["wire_out_ns"]["min"] == pytest.approx(rec_bits * bit_ns, abs=0.1)  # back to back: no gap
