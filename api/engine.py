@@ -20,12 +20,11 @@ exact decimals as floats) and in milli-units (``price_milli``).
 import collections
 import time
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from .host.board import open_board
 from .host.commands import Write, config_writes
 from .host.config import config_from_document
-from .host.numbers import milli_to_json
+from .host.numbers import exact_decimal, milli_to_json
 from .host.ticks import api_tick
 from .hw.layouts import RecSide, TickSide
 from .hw.regmap import LegReg
@@ -36,13 +35,6 @@ __all__ = ["HedgeConfig", "HedgeEngine", "MarketTick", "HedgeRecommendation", "g
 def get_timestamp_ns() -> int:
     """Nanoseconds since the epoch (``time.time_ns``), for tick timestamps."""
     return time.time_ns()
-
-
-def _decimal(value):
-    """A Python number as the config loader takes it: ints as they are, floats as their shortest decimal."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-        return value                                # left for the validator to reject with its message
-    return Decimal(repr(value)) if isinstance(value, float) else value
 
 
 @dataclass
@@ -96,7 +88,7 @@ class HedgeConfig:
             leg["band"] = list(self.band)
         legs = [leg] + [dict(extra) for extra in self.extra_legs]
         doc = {"engine": {"symbols": self.symbols, "levels": self.levels},
-               "leg": [{key: ([_decimal(v) for v in value] if isinstance(value, list) else _decimal(value))
+               "leg": [{key: ([exact_decimal(v) for v in value] if isinstance(value, list) else exact_decimal(value))
                         for key, value in one.items()} for one in legs]}
         return config_from_document(doc, "HedgeConfig")
 

@@ -116,9 +116,9 @@ def serial_stages(probes: int, report_name: str | None = None) -> dict:
     if any(period.denominator != 1 for period in periods.values()):
         return {"skipped": f"{report['board']}: clock periods not whole picoseconds ({periods})"}
     # The simulated engine starts from reset: only writes that change a register go over the (slow) simulated UART.
-    resets = {addr: value & 0xFFFF_FFFF for addr, value in leg_reset_values(core).items()}
+    resets = leg_reset_values(core)
     setup = [c for c in probe_setup(core)
-             if not (isinstance(c, Write) and isinstance(c.addr, LegReg) and c.data == resets[c.addr])]
+             if not (isinstance(c, Write) and isinstance(c.addr, LegReg) and c == Write(c.leg, c.addr, resets[c.addr]))]
     ticks = [probe_tick(i) for i in range(probes)]
     events, recs = run_stages(core, setup, ticks, divisor=plan.divisor, serial_period_ps=int(periods["serial"]),
                               core_period_ps=int(periods["core"]))
@@ -129,9 +129,8 @@ def serial_stages(probes: int, report_name: str | None = None) -> dict:
         if len(made) != 1:
             raise SimError(f"stage probe {index} makes {len(made)} recommendations in the model, not one")
         expected += made
-    fields = ("leg", "side", "qty", "price", "hedge_position")
-    if [[getattr(r, f) for f in fields] for r in recs] != [[getattr(r, f) for f in fields] for r in expected] or \
-            any((rec.cycle_out - rec.cycle_in) & 0xFFFF_FFFF != core.latency for rec in recs):
+    if [r.to_json(latency=False) for r in recs] != [r.to_json(latency=False) for r in expected] or \
+            any(rec.latency_cycles != core.latency for rec in recs):
         raise SimError("stage probe: the engine's REC frames differ from the model's recommendations")
     needed = {event for _, _, start, end in SERIAL_STAGES for event in (start, end)} | {"frame_start", "frame_end"}
     for index, probe in enumerate(events):

@@ -31,6 +31,15 @@ from .errors import excerpt
 _DECIMAL_RE = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
 
 
+def exact_decimal(value):
+    """A Python number as the config loader and the API take it: ints and Decimals as they are, floats as their
+    shortest decimal (``0.1`` is 0.1, not the binary fraction nearest it); anything else as it is, for the caller's
+    validation to reject with its own message."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return value
+    return Decimal(repr(value)) if isinstance(value, float) else value
+
+
 def parse_decimal(text: str) -> Decimal:
     """Parse strict decimal text: ``[+-]?digits(.digits)?`` (ASCII digits only).
 

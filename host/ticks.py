@@ -23,12 +23,11 @@ place errors are produced. Both give identical values (tested).
 import io
 import re
 from dataclasses import dataclass
-from decimal import Decimal
 
 from ..hw.layouts import TickSide as Side   # the side column's codes are the core's tick sides
 from ..hw.params import CoreParams
 from .errors import InputError, excerpt
-from .numbers import check_price, check_range, parse_decimal, to_milli
+from .numbers import check_price, check_range, exact_decimal, parse_decimal, to_milli
 
 HEADER = "ts_ns,symbol,side,price,qty"
 TS_MAX = (1 << 64) - 1
@@ -48,7 +47,7 @@ def api_tick(ts_ns: int, symbol: int, side, price, qty: int, params: CoreParams,
     """A tick given through the Python API (``HedgeEngine.on_tick``, ``Backtest.process_tick``), checked against the
     core: ``price`` in currency units (a float by its shortest decimal, as config floats are; an int or Decimal
     exactly) or, with ``milli``, already in milli-units. A value that does not fit is a ValueError naming it."""
-    milli_price = price if milli else to_milli(Decimal(repr(price)) if isinstance(price, float) else price)
+    milli_price = price if milli else to_milli(exact_decimal(price))
     if not 0 <= symbol < params.symbols:
         raise ValueError(f"tick symbol {symbol} is not below {params.symbols}")
     if not params.price_min <= milli_price <= params.price_max:
