@@ -81,6 +81,15 @@ class LegConfig:
 
 @dataclass(frozen=True)
 class EngineConfig:
+    """A validated engine: the core's shape and one register set per leg, as :func:`load_config` returns it.
+
+    Attributes
+    ----------
+    params : CoreParams
+        The core's build parameters (symbols, levels, legs, widths, ``mul_latency``).
+    legs : tuple of LegConfig
+        One per leg of the core, in leg order; their count must equal ``params.legs``.
+    """
     params: CoreParams
     legs: tuple[LegConfig, ...]
 

@@ -36,6 +36,25 @@ class MeanReversionParams:
 
 @dataclass(frozen=True)
 class OUFit:
+    """An Ornstein-Uhlenbeck fit, from the AR(1) regression x[t+1] = a + b x[t] + e sampled every ``dt``.
+
+    Attributes
+    ----------
+    a, b : float
+        The AR(1) intercept and slope (0 < b < 1).
+    kappa : float
+        Mean-reversion speed per unit of time (-ln b / dt, or the value given to :func:`fit_ou`).
+    mu : float
+        The long-run mean.
+    sigma : float
+        The diffusion's volatility, per square root of the unit ``dt`` is given in.
+    half_life : float
+        ln 2 / kappa, in the unit ``dt`` is given in.
+    residual_sd : float
+        The regression's residual standard deviation.
+    observations : int
+        Pairs (x[t], x[t+1]) in the fit.
+    """
     a: float
     b: float
     kappa: float

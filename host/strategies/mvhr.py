@@ -16,6 +16,17 @@ __all__ = ["MVHRStrategy", "MVHREstimate", "mvhr"]
 
 @dataclass(frozen=True)
 class MVHREstimate:
+    """What :func:`mvhr` estimates over its window.
+
+    Attributes
+    ----------
+    hedge_ratio : float
+        h* = Cov(dS, dF) / Var(dF).
+    effectiveness : float
+        R^2 of dS on dF, in [0, 1]: the share of Var(dS) the hedge at h* removes (0 when S does not move).
+    observations : int
+        Price changes in the window.
+    """
     hedge_ratio: float
     effectiveness: float
     observations: int
