@@ -42,19 +42,25 @@ def _percentiles(values) -> dict:
             (("50", 50), ("95", 95), ("99", 99), ("999", 99.9))}
 
 
+def _build_report(report_name: str | None):
+    """(name, report, its core's CoreParams): a bundled build report, the default board's if ``report_name`` is None."""
+    from ..hw.params import CoreParams
+    from .demo import DEMO_REPORT, load_report
+
+    name = report_name or DEMO_REPORT
+    report = load_report(name)
+    return name, report, CoreParams(**report["core"])
+
+
 def hardware(ticks: int, probes: int, report_name: str | None = None) -> dict:
     """The core of a build report (default: the bundled ULX3S-85F one), in Verilator, on ``ticks`` synthetic ticks
     (latency, jitter and initiation interval over every one), and the board's engine around it on ``probes`` ticks
     (:func:`serial_stages`: the stages from pin to pin, the core's among them)."""
-    from ..hw.params import CoreParams
     from ..sim.backend import run_sim_timed
     from .config import EngineConfig
-    from .demo import DEMO_REPORT, load_report
     from .marketdata.synthetic import synthetic_ticks
 
-    name = report_name or DEMO_REPORT
-    report = load_report(name)
-    core = CoreParams(**report["core"])
+    name, report, core = _build_report(report_name)
     # Legs that recommend on every move of their symbol's mid: many recommendations, so the jitter is measured on many.
     prices = (30_000, 70_000)
     config = EngineConfig(core, tuple(_tracking_leg(core, leg % 2, prices[leg % 2]) for leg in range(core.legs)))
@@ -98,17 +104,13 @@ def serial_stages(probes: int, report_name: str | None = None) -> dict:
     from fractions import Fraction
 
     from ..hw.board import clock_plan
-    from ..hw.params import CoreParams
     from ..hw.regmap import LegReg, leg_reset_values
     from ..sim.backend import run_stages
     from ..sim.runner import SimError
     from .commands import Write
-    from .demo import DEMO_REPORT, load_report
     from .model import HedgeModel
 
-    name = report_name or DEMO_REPORT
-    report = load_report(name)
-    core = CoreParams(**report["core"])
+    name, report, core = _build_report(report_name)
     plan = clock_plan(report["board"], report["pll"]["achieved_hz"], report["uart"]["baud"])
     if not plan.two_clocks or core.compact_leg:
         return {"skipped": f"{report['board']}: the stage probe needs the two-clock engine and the parallel leg"}
@@ -162,10 +164,9 @@ def serial_stages(probes: int, report_name: str | None = None) -> dict:
 
 def link(report_name: str | None = None) -> dict:
     """What the board's UART carries: TICK frames per second at its baud rate (8N1: 10 bits a byte)."""
-    from .demo import DEMO_REPORT, load_report
     from .protocol import OVERHEAD, PAYLOAD_LENGTHS, FrameType
 
-    baud = load_report(report_name or DEMO_REPORT)["uart"]["baud"]
+    baud = _build_report(report_name)[1]["uart"]["baud"]
     frame = OVERHEAD + PAYLOAD_LENGTHS[FrameType.TICK]
     return {"baud": baud, "tick_frame_bytes": frame, "ticks_per_second": baud / (10 * frame),
             "what": "the host -> board UART's capacity for TICK frames (docs/protocol.md), not the core's"}
